@@ -1,0 +1,221 @@
+"""The ``kb`` command line: knowledge bases, ingestion and documents (more verbs in later modules).
+
+Machine-readable output (``--json``) goes to stdout; progress bars and messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from app.context import AppContext
+from core.db import DocumentRow
+from core.errors import ConflictError, KBError
+from core.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, help="Enterprise knowledge-base assistant.", add_completion=False)
+bases_app = typer.Typer(no_args_is_help=True, help="Create, list and delete knowledge bases.")
+docs_app = typer.Typer(no_args_is_help=True, help="List and delete documents.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+app.add_typer(bases_app, name="bases")
+app.add_typer(docs_app, name="docs")
+app.add_typer(db_app, name="db")
+
+err = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON to stdout.")]
+
+
+def _context() -> AppContext:
+    return AppContext(Settings())
+
+
+def _emit(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+@bases_app.command("create")
+def bases_create(
+    name: str,
+    scenario: Annotated[
+        str, typer.Option(help="customer_service | finance | retail | employee")
+    ] = "employee",
+    description: str = "",
+    exist_ok: Annotated[bool, typer.Option("--exist-ok", help="Succeed if it already exists.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a knowledge base."""
+    ctx = _context()
+    try:
+        kb = ctx.catalog.create(name, scenario, description)
+    except ConflictError as exc:
+        if not exist_ok:
+            _fail(str(exc), 2)
+        kb = ctx.catalog.get(name)
+    except (KBError, ValueError) as exc:
+        _fail(str(exc), 2)
+    if as_json:
+        _emit({"id": kb.id, "name": kb.name, "scenario": kb.scenario})
+    else:
+        err.print(f"created knowledge base [bold]{kb.name}[/bold] ({kb.scenario})")
+
+
+@bases_app.command("list")
+def bases_list(as_json: JsonFlag = False) -> None:
+    """List knowledge bases with document and chunk counts."""
+    rows = _context().catalog.list()
+    if as_json:
+        _emit(rows)
+        return
+    table = Table("name", "scenario", "documents", "chunks")
+    for row in rows:
+        table.add_row(str(row["name"]), str(row["scenario"]), str(row["documents"]), str(row["chunks"]))
+    Console().print(table)
+
+
+@bases_app.command("delete")
+def bases_delete(name: str, yes: Annotated[bool, typer.Option("--yes", "-y")] = False) -> None:
+    """Delete a knowledge base with all its documents and indexes."""
+    if not yes and sys.stdin.isatty() and not typer.confirm(f"Delete knowledge base {name!r}?"):
+        raise typer.Exit(1)
+    try:
+        _context().catalog.delete(name)
+    except KBError as exc:
+        _fail(str(exc), 2)
+    err.print(f"deleted knowledge base [bold]{name}[/bold]")
+
+
+@app.command("ingest")
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders to ingest.")],
+    kb: Annotated[str, typer.Option("--kb", help="Target knowledge base.")],
+    group: Annotated[list[str] | None, typer.Option("--group", help="Access group (repeatable).")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Scenario tag (repeatable).")] = None,
+    sync: Annotated[bool, typer.Option("--sync", help="Remove documents whose files are gone.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ingest files and folders; unchanged files are skipped, changed ones replaced."""
+    ctx = _context()
+    try:
+        ctx.catalog.get(kb)
+        for path in paths:
+            if not path.exists():
+                _fail(f"{path}: no such file or folder", 2)
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[current]}"),
+            console=err,
+            disable=not err.is_terminal,
+        ) as bar:
+            task = bar.add_task("ingesting", total=None, current="")
+
+            def progress(done: int, total: int, current: str) -> None:
+                bar.update(task, completed=done, total=total, current=current[-50:])
+
+            report = ctx.pipeline.ingest(kb, paths, groups=group, tags=tag, sync=sync, progress=progress)
+    except KBError as exc:
+        _fail(str(exc), 2)
+    if as_json:
+        _emit(report.to_json())
+    else:
+        err.print(
+            f"job {report.job_id}: {report.added} added, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {report.deleted} deleted, {len(report.failed)} failed, "
+            f"{report.chunks} new chunks"
+        )
+        for failure in report.failed:
+            err.print(f"[yellow]failed[/yellow] {failure['path']}: {failure['error']}")
+    landed = report.added + report.updated + report.unchanged + report.deleted
+    if not landed:
+        raise typer.Exit(1)
+
+
+@docs_app.command("list")
+def docs_list(kb: Annotated[str, typer.Option("--kb")], as_json: JsonFlag = False) -> None:
+    """List a knowledge base's documents with status, chunk count and error."""
+    ctx = _context()
+    try:
+        kb_row = ctx.catalog.get(kb)
+    except KBError as exc:
+        _fail(str(exc), 2)
+    with ctx.db.session() as session:
+        docs = session.scalars(
+            select(DocumentRow).where(DocumentRow.kb_id == kb_row.id).order_by(DocumentRow.source)
+        ).all()
+        rows = [
+            {
+                "id": d.id,
+                "source": d.source,
+                "title": d.title,
+                "status": d.status,
+                "chunks": d.chunk_count,
+                "error": d.error,
+                "version": d.version,
+                "groups": d.access_groups,
+                "tags": d.scenario_tags,
+                "external_id": d.external_id,
+            }
+            for d in docs
+        ]
+    if as_json:
+        _emit(rows)
+        return
+    table = Table("id", "source", "status", "chunks", "error")
+    for row in rows:
+        table.add_row(row["id"], row["source"], row["status"], str(row["chunks"]), row["error"] or "")
+    Console().print(table)
+
+
+@docs_app.command("delete")
+def docs_delete(doc_id: str, as_json: JsonFlag = False) -> None:
+    """Delete one document (its vectors and rows)."""
+    try:
+        row = _context().pipeline.delete_document(doc_id)
+    except KBError as exc:
+        _fail(str(exc), 2)
+    if as_json:
+        _emit({"deleted": doc_id, "source": row.source})
+    else:
+        err.print(f"deleted {row.source} ({doc_id})")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations."""
+    AppContext(Settings(), migrate=True)
+    err.print("database is up to date")
+
+
+def _register_more() -> None:
+    from app import cli_retrieval
+
+    cli_retrieval.register(app)
+
+
+_register_more()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""``kb search`` and ``kb eval retrieval``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.context import AppContext
+from core.errors import KBError
+from core.settings import Settings
+from core.types import Hit, Principal
+from retrieval.filters import SearchFilters
+
+err = Console(stderr=True)
+eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval and answer quality.")
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    return {
+        "chunk_id": hit.chunk_id,
+        "document_id": hit.document_id,
+        "kb": hit.kb,
+        "source": hit.source,
+        "title": hit.title,
+        "page": hit.page,
+        "section": " > ".join(hit.heading_path) or None,
+        "external_id": hit.external_id,
+        "text": hit.text,
+        "scores": {
+            "dense": hit.dense_score,
+            "sparse": hit.sparse_score,
+            "fused": hit.fused_score,
+            "rerank": hit.rerank_score,
+        },
+    }
+
+
+def principal_from_flags(user: str | None, groups: list[str] | None) -> Principal:
+    """CLI callers act as an operator: ``--group`` narrows to those groups; otherwise all documents."""
+    if groups:
+        return Principal(user_id=user or "cli", groups=frozenset(groups))
+    return Principal(user_id=user or "cli", admin=True)
+
+
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    kb: Annotated[list[str], typer.Option("--kb", help="Knowledge base (repeatable).")],
+    k: Annotated[int, typer.Option("-k", min=1, max=200)] = 10,
+    user: Annotated[str | None, typer.Option("--user", help="Search as this user id.")] = None,
+    group: Annotated[list[str] | None, typer.Option("--group", help="Search as a member of G.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Only documents with this tag.")] = None,
+    no_rerank: Annotated[bool, typer.Option("--no-rerank")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Hybrid search (dense + BM25, fused, reranked) over one or more knowledge bases."""
+    ctx = AppContext(Settings())
+    filters = SearchFilters(kbs=tuple(kb), tags=frozenset(tag) if tag else None)
+    try:
+        hits = ctx.retriever.search(
+            query, k=k, filters=filters, principal=principal_from_flags(user, group), rerank=not no_rerank
+        )
+    except KBError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        sys.stdout.write(json.dumps([hit_json(h) for h in hits], ensure_ascii=False) + "\n")
+        return
+    if not hits:
+        err.print("no results (nothing matched, or nothing you may read)")
+    for rank, hit in enumerate(hits, 1):
+        where = f"p.{hit.page}" if hit.page else " > ".join(hit.heading_path)
+        Console().print(f"[bold]{rank}. {hit.title}[/bold] ({hit.source} {where}) score={hit.score:.3f}")
+        Console().print("   " + hit.text[:300].replace("\n", " "))
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    kb: Annotated[str, typer.Option("--kb")],
+    queries: Annotated[Path, typer.Option("--queries", exists=True, help="BEIR queries.jsonl")],
+    qrels: Annotated[Path, typer.Option("--qrels", exists=True, help="BEIR qrels TSV")],
+    unit: Annotated[str, typer.Option("--unit", help="chunk | doc | page")] = "doc",
+    variant: Annotated[list[str] | None, typer.Option("--variant", help="Subset of variants.")] = None,
+    filter_key: Annotated[
+        str | None, typer.Option("--filter-key", help="Query metadata key to filter documents by.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """nDCG@10, Recall@10/50, MRR@10 and latency for bm25, dense, hybrid and hybrid+rerank."""
+    from retrieval.evaluation import EVAL_PRINCIPAL, VARIANTS, evaluate
+    from retrieval.metrics import read_qrels, read_queries
+
+    if unit not in ("chunk", "doc", "page"):
+        err.print("[red]error:[/red] --unit must be chunk, doc or page")
+        raise typer.Exit(2)
+    ctx = AppContext(Settings())
+    try:
+        ctx.catalog.get(kb)
+    except KBError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    chosen = variant or list(VARIANTS)
+    if "hybrid+rerank" in chosen and ctx.reranker is None:
+        err.print("no reranker configured (KB_RERANKER=none): skipping hybrid+rerank")
+        chosen = [v for v in chosen if v != "hybrid+rerank"]
+    p = EVAL_PRINCIPAL
+    r = ctx.retriever
+    searchers = {
+        "bm25": lambda q, n, f: ctx.sparse.search(q, k=n, filters=f, principal=p),
+        "dense": lambda q, n, f: ctx.dense.search(q, k=n, filters=f, principal=p),
+        "hybrid": lambda q, n, f: r.search(q, k=n, filters=f, principal=p, rerank=False),
+        "hybrid+rerank": lambda q, n, f: r.search(q, k=n, filters=f, principal=p, rerank=True),
+    }
+    query_texts = read_queries(queries)
+    query_filters = _query_filters(queries, filter_key) if filter_key else None
+    results = evaluate(
+        {name: searchers[name] for name in chosen},
+        query_texts,
+        read_qrels(qrels),
+        unit=unit,
+        kb=kb,
+        query_filters=query_filters,  # type: ignore[arg-type]
+    )
+    rows = [res.as_dict() for res in results]
+    if as_json:
+        sys.stdout.write(json.dumps({"kb": kb, "unit": unit, "results": rows}) + "\n")
+        return
+    table = Table("variant", "nDCG@10", "R@10", "R@50", "MRR@10", "p50 ms", "p95 ms", "queries")
+    for row in rows:
+        table.add_row(
+            str(row["variant"]),
+            *(f"{row[m]:.3f}" for m in ("ndcg@10", "recall@10", "recall@50", "mrr@10")),
+            str(row["p50_ms"]),
+            str(row["p95_ms"]),
+            str(row["queries"]),
+        )
+    Console().print(table)
+
+
+def _query_filters(path: Path, key: str) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            value = (record.get("metadata") or {}).get(key)
+            if value is not None:
+                out[str(record["_id"])] = {key: value}
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    app.command("search")(search)
+    app.add_typer(eval_app, name="eval")

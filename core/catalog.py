@@ -1,0 +1,91 @@
+"""Knowledge-base bookkeeping in SQL: create, find, list, delete."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from core.db import Database, DocumentRow, KnowledgeBase
+from core.errors import ConflictError, NotFoundError
+from core.index_store import IndexStore
+
+SCENARIOS = ("customer_service", "finance", "retail", "employee")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+def validate_kb_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(
+            f"invalid knowledge base name {name!r}: use letters, digits, '.', '_' or '-' (max 128), "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def validate_scenario(scenario: str) -> str:
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
+    return scenario
+
+
+class Catalog:
+    """Create, look up, list and delete knowledge bases (rows and index files together)."""
+
+    def __init__(self, db: Database, store: IndexStore) -> None:
+        self.db = db
+        self.store = store
+
+    def create(self, name: str, scenario: str = "employee", description: str = "") -> KnowledgeBase:
+        validate_kb_name(name)
+        validate_scenario(scenario)
+        with self.db.session() as session:
+            if session.scalar(select(KnowledgeBase).where(KnowledgeBase.name == name)):
+                raise ConflictError(f"knowledge base {name!r} already exists")
+            kb = KnowledgeBase(name=name, scenario=scenario, description=description)
+            session.add(kb)
+            session.flush()
+            return kb
+
+    def get(self, name: str) -> KnowledgeBase:
+        with self.db.session() as session:
+            kb = session.scalar(select(KnowledgeBase).where(KnowledgeBase.name == name))
+            if kb is None:
+                raise NotFoundError(
+                    f"knowledge base {name!r} does not exist; create it with `kb bases create {name}`"
+                )
+            return kb
+
+    def list(self) -> list[dict[str, object]]:
+        """Each base with its document and chunk counts."""
+        with self.db.session() as session:
+            counts = dict(
+                session.execute(select(DocumentRow.kb_id, func.count()).group_by(DocumentRow.kb_id)).all()
+            )
+            chunk_counts = dict(
+                session.execute(
+                    select(DocumentRow.kb_id, func.coalesce(func.sum(DocumentRow.chunk_count), 0))
+                    .where(DocumentRow.status == "ready")
+                    .group_by(DocumentRow.kb_id)
+                ).all()
+            )
+            rows = session.scalars(select(KnowledgeBase).order_by(KnowledgeBase.name)).all()
+            return [
+                {
+                    "id": kb.id,
+                    "name": kb.name,
+                    "scenario": kb.scenario,
+                    "description": kb.description,
+                    "documents": int(counts.get(kb.id, 0)),
+                    "chunks": int(chunk_counts.get(kb.id, 0)),
+                    "index_version": kb.index_version,
+                    "created_at": kb.created_at.isoformat(),
+                }
+                for kb in rows
+            ]
+
+    def delete(self, name: str) -> None:
+        kb = self.get(name)
+        with self.store.lock(kb.id), self.db.session() as session:
+            session.delete(session.get(KnowledgeBase, kb.id))
+        self.store.drop(kb.id)

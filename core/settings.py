@@ -1,0 +1,101 @@
+"""The one typed settings object. Read once at start-up from ``KB_*`` variables and an optional file.
+
+Nothing else in the code base reads ``os.environ``; pass ``Settings`` down explicitly.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "kb-platform"
+
+
+class Settings(BaseSettings):
+    """Platform settings; every field can be set as ``KB_<FIELD>`` or in ``KB_SETTINGS_FILE`` (.env).
+
+    Example: ``KB_DATA_DIR=/srv/kb KB_DATABASE_URL=postgresql+psycopg://u:p@db/kb kb bases list``
+    """
+
+    model_config = SettingsConfigDict(env_prefix="KB_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="All on-disk state lives here.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file inside data_dir."
+    )
+    environment: Literal["development", "production"] = "development"
+
+    # Embedding
+    embedding_model: str | None = Field(
+        default=None,
+        description="Local dir of a sentence-transformers model; default: bundled MiniLM.",
+    )
+    embedding_batch_size: int = 64
+    embedding_device: str | None = Field(default=None, description="cpu / cuda; default: auto.")
+
+    # Chunking
+    chunk_max_tokens: int = 254
+    chunk_target_tokens: int = 200
+    chunk_overlap_tokens: int = 32
+
+    # Vector index
+    faiss_factory: str = Field(
+        default="auto",
+        description="FAISS factory string (e.g. Flat, HNSW32, IVF1024,PQ32) or 'auto' (by size).",
+    )
+    faiss_hnsw_threshold: int = Field(
+        default=200_000, description="With 'auto', bases above this many chunks use HNSW32."
+    )
+    faiss_use_gpu: bool = True
+
+    # Ingestion limits
+    max_file_bytes: int = 100 * 1024 * 1024
+    max_expanded_bytes: int = 500 * 1024 * 1024
+    commit_every_chunks: int = Field(
+        default=2000,
+        description="Persist SQL + FAISS after this many new chunks (crash granularity).",
+    )
+
+    # Retrieval
+    retrieval_candidates: int = Field(default=50, description="Hits each of dense and BM25 contribute.")
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    sparse_weight: float = 1.0
+    dedupe_threshold: float = Field(default=0.9, description="Jaccard of word 3-shingles; 1 disables.")
+    mmr: bool = False
+    mmr_lambda: float = 0.7
+    reranker: str = Field(
+        default="auto",
+        description="auto (bundled default) | none | a local cross-encoder dir (sentence-transformers).",
+    )
+    rerank_top_n: int = Field(default=20, description="How many fused hits the reranker rescores.")
+
+    @model_validator(mode="after")
+    def _expand(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser()
+        return self
+
+    @cached_property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'kb.sqlite3'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "indexes"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+
+def load_settings(settings_file: Path | None = None, **overrides: object) -> Settings:
+    """Build settings from the environment (and an optional .env-style file), then overrides."""
+    if settings_file is not None:
+        return Settings(_env_file=settings_file, **overrides)  # type: ignore[call-arg]
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,417 @@
+"""Ingestion pipeline: files → documents → chunks → vectors, committed to FAISS and SQL together.
+
+Incremental by content hash: unchanged files are skipped before parsing; a changed file replaces
+exactly its own chunks; ``sync`` removes documents whose files are gone. Work is committed in
+batches: the new index version is written first, then one SQL transaction swaps the rows and
+makes that version live, so a crash at any point leaves the two consistent (see core.index_store).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, insert, select
+
+from core.catalog import Catalog
+from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase, utcnow
+from core.errors import ConfigError, KBError, LoaderError
+from core.index_store import IndexStore
+from core.settings import Settings
+from core.sparse_index import SparseIndex
+from core.types import Chunk, Document, chunk_id, document_id, vector_id
+from ingest.chunking import Chunker
+from ingest.embedder import Embedder
+from ingest.jobs import FileOutcome, IngestReport, JobTracker
+from ingest.loaders import load_path
+from ingest.sources import SourceFile, expand_paths
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int, str], None]
+"""progress(done_files, total_files, current_source)"""
+
+
+@dataclass
+class _Existing:
+    id: str
+    content_hash: str
+    status: str
+    file_hash: str | None
+    groups: list[str]
+    tags: list[str]
+
+
+@dataclass
+class _NewDoc:
+    doc: Document
+    file: SourceFile
+    file_hash: str
+    chunks: list[Chunk]
+    version: int
+
+
+@dataclass
+class _Batch:
+    """Work waiting for the next commit."""
+
+    new_docs: list[_NewDoc] = field(default_factory=list)
+    vectors: list[np.ndarray] = field(default_factory=list)
+    embedded: int = 0  # how many chunks of new_docs (in order) already have vectors
+    remove_doc_ids: set[str] = field(default_factory=set)  # replaced or deleted: old chunks go
+    delete_doc_ids: set[str] = field(default_factory=set)  # deleted: the row goes too
+    failed_rows: list[dict[str, Any]] = field(default_factory=list)
+    meta_updates: list[tuple[str, str]] = field(default_factory=list)  # (doc id, file hash)
+    groups: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def chunk_count(self) -> int:
+        return sum(len(d.chunks) for d in self.new_docs)
+
+    def pending_texts(self) -> list[str]:
+        texts = [c.text for d in self.new_docs for c in d.chunks]
+        return texts[self.embedded :]
+
+    def empty(self) -> bool:
+        return not (self.new_docs or self.remove_doc_ids or self.failed_rows or self.meta_updates)
+
+
+class IngestionPipeline:
+    """Holds the stages and writes their output. Example::
+
+    pipeline = IngestionPipeline(settings, db, embedder, chunker)
+    report = pipeline.ingest("handbooks", [Path("docs/")], groups=["hr"], sync=True)
+    """
+
+    def __init__(self, settings: Settings, db: Database, embedder: Embedder, chunker: Chunker) -> None:
+        self.settings = settings
+        self.db = db
+        self.embedder = embedder
+        self.chunker = chunker
+        self.store = IndexStore(settings)
+        self.catalog = Catalog(db, self.store)
+        self.jobs = JobTracker(db)
+        self.embed_buffer = max(settings.embedding_batch_size * 4, 64)
+
+    # ------------------------------------------------------------------ public
+    def ingest(
+        self,
+        kb_name: str,
+        paths: list[Path],
+        *,
+        groups: list[str] | None = None,
+        tags: list[str] | None = None,
+        sync: bool = False,
+        progress: ProgressFn | None = None,
+        job_id: str | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders into ``kb_name``; returns what happened to each file."""
+        kb = self.catalog.get(kb_name)
+        files = expand_paths(paths)
+        job_id = job_id or self.jobs.create(kb.id, len(files))
+        report = IngestReport(job_id=job_id)
+        with self.store.lock(kb.id):
+            self.jobs.recover(kb.id, keep=job_id)
+            self.jobs.start(job_id, len(files))
+            try:
+                self._run(
+                    kb, files, sorted(set(groups or [])), sorted(set(tags or [])), sync, report, progress
+                )
+            except BaseException as exc:
+                self.jobs.finish(job_id, report, error=f"{type(exc).__name__}: {exc}")
+                raise
+            self.jobs.finish(job_id, report)
+        return report
+
+    def delete_document(self, doc_id: str) -> DocumentRow:
+        """Remove one document: its vectors, chunk rows and row, atomically."""
+        with self.db.session() as session:
+            row = session.get(DocumentRow, doc_id)
+            if row is None:
+                raise KBError(f"document {doc_id} does not exist; list ids with `kb docs list --kb NAME`")
+            kb = session.get(KnowledgeBase, row.kb_id)
+        assert kb is not None
+        with self.store.lock(kb.id):
+            batch = _Batch(remove_doc_ids={doc_id}, delete_doc_ids={doc_id})
+            self._commit(kb, batch, report=None)
+            self.refresh_sparse(kb.id)
+        return row
+
+    # ----------------------------------------------------------------- internals
+    def _check_model(self, kb: KnowledgeBase) -> None:
+        if kb.embedding_model and kb.embedding_model != self.embedder.name:
+            raise ConfigError(
+                f"knowledge base {kb.name!r} was embedded with {kb.embedding_model!r} but the configured "
+                f"embedder is {self.embedder.name!r}; use the same model or re-create the base"
+            )
+
+    def _existing(self, kb_id: int) -> dict[str, list[_Existing]]:
+        by_path: dict[str, list[_Existing]] = {}
+        with self.db.session() as session:
+            rows = session.execute(
+                select(
+                    DocumentRow.id,
+                    DocumentRow.path,
+                    DocumentRow.content_hash,
+                    DocumentRow.status,
+                    DocumentRow.meta,
+                    DocumentRow.access_groups,
+                    DocumentRow.scenario_tags,
+                ).where(DocumentRow.kb_id == kb_id)
+            ).all()
+        for rid, path, chash, status, meta, grp, tg in rows:
+            by_path.setdefault(path, []).append(
+                _Existing(rid, chash, status, (meta or {}).get("file_hash"), list(grp), list(tg))
+            )
+        return by_path
+
+    def _run(
+        self,
+        kb: KnowledgeBase,
+        files: list[SourceFile],
+        groups: list[str],
+        tags: list[str],
+        sync: bool,
+        report: IngestReport,
+        progress: ProgressFn | None,
+    ) -> None:
+        self._check_model(kb)
+        self.store.cleanup(kb.id, kb.index_version)
+        existing = self._existing(kb.id)
+        batch = _Batch(groups=groups, tags=tags)
+        last_update = time.monotonic()
+        for done, file in enumerate(files):
+            if progress:
+                progress(done, len(files), file.source)
+            self._ingest_file(kb, file, existing.get(file.source, []), batch, report)
+            if batch.chunk_count - batch.embedded >= self.embed_buffer:
+                self._embed_pending(batch)
+            if batch.chunk_count >= self.settings.commit_every_chunks:
+                kb = self._commit(kb, batch, report)
+                batch = _Batch(groups=groups, tags=tags)
+            if time.monotonic() - last_update > 0.5:
+                self.jobs.update(report.job_id, report, done + 1)
+                last_update = time.monotonic()
+        if sync:
+            seen = {f.source for f in files}
+            for path, docs in existing.items():
+                if path not in seen:
+                    ids = {d.id for d in docs}
+                    batch.remove_doc_ids |= ids
+                    batch.delete_doc_ids |= ids
+                    report.record(FileOutcome(path, "deleted", documents=len(ids)))
+        kb = self._commit(kb, batch, report)
+        self.refresh_sparse(kb.id)
+        if progress:
+            progress(len(files), len(files), "")
+
+    def refresh_sparse(self, kb_id: int) -> None:
+        """Build the BM25 index of the live version once, so no query ever has to."""
+        with self.db.session() as session:
+            version = session.get(KnowledgeBase, kb_id).index_version  # type: ignore[union-attr]
+            path = self.store.sparse_dir(kb_id, version)
+            if version == 0 or path.exists():
+                return
+            rows = session.execute(
+                select(ChunkRow.vector_id, ChunkRow.text).where(ChunkRow.kb_id == kb_id)
+            ).all()
+        SparseIndex.build(np.asarray([r[0] for r in rows], np.int64), [r[1] for r in rows]).save(path)
+
+    def _ingest_file(
+        self,
+        kb: KnowledgeBase,
+        file: SourceFile,
+        old: list[_Existing],
+        batch: _Batch,
+        report: IngestReport,
+    ) -> None:
+        file_hash = file.sha256()
+        ready = [d for d in old if d.status == "ready"]
+        if ready and len(ready) == len(old) and all(d.file_hash == file_hash for d in old):
+            changed_meta = [d for d in old if d.groups != batch.groups or d.tags != batch.tags]
+            batch.meta_updates += [(d.id, file_hash) for d in changed_meta]
+            outcome = "updated" if changed_meta else "unchanged"
+            report.record(FileOutcome(file.source, outcome, documents=len(old)))
+            return
+        try:
+            docs = load_path(
+                file.path,
+                max_bytes=self.settings.max_file_bytes,
+                max_expanded_bytes=self.settings.max_expanded_bytes,
+                source=file.source,
+            )
+            new_docs = [(d, self.chunker.split(d)) for d in docs]
+            new_docs = [(d, c) for d, c in new_docs if c]
+            if not new_docs:
+                raise LoaderError(file.source, "no text to index (the file is empty or has no readable text)")
+        except LoaderError as exc:
+            self._fail(kb, file, file_hash, old, exc.reason, batch, report)
+            return
+        except Exception as exc:  # a parser bug must not sink the batch: record it on the file
+            log.exception("unexpected error while loading %s", file.source)
+            self._fail(
+                kb,
+                file,
+                file_hash,
+                old,
+                f"could not read the file ({type(exc).__name__}: {exc})",
+                batch,
+                report,
+            )
+            return
+        old_by_id = {d.id: d for d in old}
+        chunks_added = 0
+        for doc, chunks in new_docs:
+            doc_id = document_id(kb.name, doc.source)
+            prev = old_by_id.pop(doc_id, None)
+            if prev and prev.status == "ready" and prev.content_hash == doc.content_hash:
+                batch.meta_updates.append((doc_id, file_hash))
+                continue
+            if prev:
+                batch.remove_doc_ids.add(doc_id)
+            batch.new_docs.append(_NewDoc(doc, file, file_hash, chunks, 0))
+            chunks_added += len(chunks)
+        gone = set(old_by_id)  # records that vanished from a multi-record file
+        batch.remove_doc_ids |= gone
+        batch.delete_doc_ids |= gone
+        outcome = "updated" if old else "added"
+        report.record(FileOutcome(file.source, outcome, documents=len(new_docs), chunks=chunks_added))
+
+    def _fail(
+        self,
+        kb: KnowledgeBase,
+        file: SourceFile,
+        file_hash: str,
+        old: list[_Existing],
+        reason: str,
+        batch: _Batch,
+        report: IngestReport,
+    ) -> None:
+        report.record(FileOutcome(file.source, "failed", error=reason))
+        if any(d.status == "ready" for d in old):
+            return  # keep the last good version searchable; the job records why the update failed
+        batch.failed_rows.append(
+            {
+                "id": document_id(kb.name, file.source),
+                "source": file.source,
+                "path": file.source,
+                "error": reason,
+                "file_hash": file_hash,
+                "size": file.size,
+            }
+        )
+
+    def _embed_pending(self, batch: _Batch) -> None:
+        texts = batch.pending_texts()
+        if texts:
+            batch.vectors.append(self.embedder.embed(texts))
+            batch.embedded += len(texts)
+
+    def _commit(self, kb: KnowledgeBase, batch: _Batch, report: IngestReport | None) -> KnowledgeBase:
+        """Write the batch: new index version on disk, then one SQL transaction makes it live."""
+        if batch.empty():
+            return kb
+        self._embed_pending(batch)
+        with self.db.session() as session:
+            kb_row = session.get(KnowledgeBase, kb.id)
+            assert kb_row is not None
+            old_vids = (
+                session.scalars(
+                    select(ChunkRow.vector_id).where(ChunkRow.document_id.in_(batch.remove_doc_ids))
+                ).all()
+                if batch.remove_doc_ids
+                else []
+            )
+            chunk_rows, vids = self._chunk_rows(kb_row, batch)
+            touches_vectors = bool(old_vids or chunk_rows)
+            new_version = kb_row.index_version + 1 if touches_vectors else kb_row.index_version
+            if touches_vectors:
+                index = self.store.load_vectors(
+                    kb.id, kb_row.index_version, self.embedder.dim, expected_size=len(chunk_rows)
+                )
+                index.remove(np.asarray(old_vids, np.int64))
+                if chunk_rows:
+                    index.add(np.asarray(vids, np.int64), np.vstack(batch.vectors))
+                self.store.save_vectors(kb.id, new_version, index)
+            self._write_rows(session, kb_row, batch, chunk_rows)
+            kb_row.index_version = new_version
+            kb_row.embedding_model = kb_row.embedding_model or self.embedder.name
+            kb_row.dim = kb_row.dim or self.embedder.dim
+        self.store.cleanup(kb.id, new_version)
+        if report is not None:
+            self.jobs.update(report.job_id, report, len(report.files))
+        return kb_row
+
+    def _chunk_rows(self, kb: KnowledgeBase, batch: _Batch) -> tuple[list[dict[str, Any]], list[int]]:
+        rows: list[dict[str, Any]] = []
+        for new in batch.new_docs:
+            doc_id = document_id(kb.name, new.doc.source)
+            for chunk in new.chunks:
+                cid = chunk_id(kb.name, new.doc.source, chunk.position, chunk.text)
+                rows.append(
+                    {
+                        "id": cid,
+                        "document_id": doc_id,
+                        "kb_id": kb.id,
+                        "vector_id": vector_id(cid),
+                        "position": chunk.position,
+                        "text": chunk.text,
+                        "kind": chunk.kind,
+                        "page": chunk.page,
+                        "page_end": chunk.page_end,
+                        "heading_path": list(chunk.heading_path),
+                        "char_start": chunk.char_start,
+                        "char_end": chunk.char_end,
+                    }
+                )
+        return rows, [r["vector_id"] for r in rows]
+
+    def _write_rows(
+        self, session: Any, kb: KnowledgeBase, batch: _Batch, chunk_rows: list[dict[str, Any]]
+    ) -> None:
+        if batch.remove_doc_ids:
+            session.execute(delete(ChunkRow).where(ChunkRow.document_id.in_(batch.remove_doc_ids)))
+        if batch.delete_doc_ids:
+            session.execute(delete(DocumentRow).where(DocumentRow.id.in_(batch.delete_doc_ids)))
+        groups, tags = batch.groups, batch.tags
+        now = utcnow()
+        for new in batch.new_docs:
+            doc = new.doc
+            doc_id = document_id(kb.name, doc.source)
+            row = session.get(DocumentRow, doc_id) or DocumentRow(id=doc_id, kb_id=kb.id, source=doc.source)
+            session.add(row)
+            row.path, row.title, row.format = new.file.source, doc.title[:1024], doc.format
+            row.external_id, row.content_hash = doc.external_id, doc.content_hash
+            row.version = (row.version or 0) + 1
+            row.status, row.error = "ready", None
+            row.access_groups, row.scenario_tags = groups, tags
+            row.meta = {**doc.metadata, "file_hash": new.file_hash}
+            row.page_count, row.chunk_count, row.size_bytes = doc.page_count, len(new.chunks), new.file.size
+            row.updated_at = now
+        session.flush()
+        if chunk_rows:
+            session.execute(insert(ChunkRow), chunk_rows)
+        for failed in batch.failed_rows:
+            row = session.get(DocumentRow, failed["id"]) or DocumentRow(
+                id=failed["id"], kb_id=kb.id, source=failed["source"]
+            )
+            session.add(row)
+            row.path, row.title, row.status, row.error = (
+                failed["path"],
+                Path(failed["path"]).stem,
+                "failed",
+                failed["error"],
+            )
+            row.meta, row.size_bytes, row.chunk_count = {"file_hash": failed["file_hash"]}, failed["size"], 0
+            row.access_groups, row.scenario_tags, row.updated_at = groups, tags, now
+        for doc_id, file_hash in batch.meta_updates:
+            row = session.get(DocumentRow, doc_id)
+            if row is not None:
+                row.access_groups, row.scenario_tags, row.updated_at = groups, tags, now
+                row.meta = {**(row.meta or {}), "file_hash": file_hash}

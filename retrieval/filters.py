@@ -1,0 +1,41 @@
+"""Who may read what, and which documents a search may touch: resolved before any ranking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.types import Principal
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Restrictions on a search. Everything here is applied before scoring.
+
+    ``kbs`` names the knowledge bases to search (at least one); ``tags`` matches documents carrying
+    any of the tags; ``metadata`` requires equality on each key of the document's metadata
+    (e.g. ``{"asin": "B0001"}``); ``document_ids`` limits to those ids.
+    """
+
+    kbs: tuple[str, ...] = ()
+    document_ids: frozenset[str] | None = None
+    tags: frozenset[str] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def can_read(doc_groups: list[str] | tuple[str, ...], principal: Principal | None) -> bool:
+    """A document with no groups is readable by everyone who can read its knowledge base;
+    otherwise the principal needs one of its groups. No principal reads nothing (fail closed)."""
+    if principal is None:
+        return False
+    if principal.admin or not doc_groups:
+        return True
+    return not principal.groups.isdisjoint(doc_groups)
+
+
+def matches(doc_id: str, tags: list[str], meta: dict[str, Any], filters: SearchFilters) -> bool:
+    if filters.document_ids is not None and doc_id not in filters.document_ids:
+        return False
+    if filters.tags is not None and filters.tags.isdisjoint(tags):
+        return False
+    return all(meta.get(key) == value for key, value in filters.metadata.items())

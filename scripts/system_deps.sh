@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install the Debian packages the tests and demo need (PostgreSQL for the postgres-marked tests).
+# Skips what is already there; needs root (or sudo) only when something is missing.
+set -euo pipefail
+PACKAGES=(postgresql)
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,29 @@
+"""Schema: Alembic migrations create exactly the models' tables on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from core.db import Base, Database
+from core.settings import Settings
+
+
+def test_migrations_match_models(db: Database) -> None:
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_upgrade_is_idempotent(db: Database) -> None:
+    db.upgrade()
+    db.upgrade()
+
+
+def test_settings_defaults(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=tmp_path)
+    assert settings.sqlalchemy_url == f"sqlite:///{tmp_path / 'kb.sqlite3'}"
+    assert settings.index_dir == tmp_path / "indexes"
+    assert Settings(data_dir=tmp_path, database_url="postgresql+psycopg://x@h/db").sqlalchemy_url.startswith(
+        "postgresql"
+    )

@@ -1,0 +1,238 @@
+"""Ingestion pipeline with the hashing embedder (fast) on SQLite and PostgreSQL: incremental
+updates, sync, delete, failures and consistency between SQL and FAISS."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from core.catalog import Catalog
+from core.consistency import check_consistency
+from core.db import ChunkRow, Database, DocumentRow, IngestionJob
+from core.index_store import IndexStore
+from core.settings import Settings
+from ingest.chunking import StructureAwareChunker
+from ingest.embedder import HashingEmbedder
+from ingest.pipeline import IngestionPipeline
+
+
+def word_counter(texts: list[str]) -> list[int]:
+    return [len(t.split()) * 2 for t in texts]  # ~ word pieces, pessimistic
+
+
+@pytest.fixture
+def pipeline(settings: Settings, db: Database) -> IngestionPipeline:
+    pipe = IngestionPipeline(settings, db, HashingEmbedder(), StructureAwareChunker(word_counter))
+    pipe.catalog.create("kb1", "customer_service")
+    return pipe
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "docs"
+    (root / "sub").mkdir(parents=True)
+    (root / "refunds.md").write_text(
+        "# Refund policy\n\nRefunds are issued within 14 days of purchase.\n\n"
+        "## Exceptions\n\nGift cards cannot be refunded.\n"
+    )
+    (root / "shipping.txt").write_text(
+        "Standard shipping takes 3 to 5 business days.\n\nExpress is next day.\n"
+    )
+    (root / "sub" / "prices.csv").write_text("sku,name,price\nA1,Widget,9.99\nB2,Gadget,19.50\n")
+    (root / "broken.pdf").write_bytes(b"this is not a pdf at all")
+    (root / ".hidden.txt").write_text("never ingested")
+    return root
+
+
+def chunk_ids(db: Database, source: str) -> set[str]:
+    with db.session() as s:
+        doc = s.scalar(select(DocumentRow).where(DocumentRow.source == source))
+        return set(s.scalars(select(ChunkRow.id).where(ChunkRow.document_id == doc.id)).all())
+
+
+def consistent(pipeline: IngestionPipeline) -> None:
+    assert check_consistency(pipeline.db, pipeline.store, "kb1") == []
+
+
+def test_ingest_reports_each_file_and_keeps_going(pipeline: IngestionPipeline, folder: Path) -> None:
+    report = pipeline.ingest("kb1", [folder])
+    assert report.added == 3
+    assert [f["path"] for f in report.failed] == ["broken.pdf"]
+    assert "pdf" in report.failed[0]["error"].lower()
+    assert report.chunks > 0
+    consistent(pipeline)
+    with pipeline.db.session() as s:
+        docs = {d.source: d for d in s.scalars(select(DocumentRow)).all()}
+        job = s.get(IngestionJob, report.job_id)
+    assert set(docs) == {"refunds.md", "shipping.txt", "sub/prices.csv", "broken.pdf"}
+    assert docs["broken.pdf"].status == "failed" and docs["broken.pdf"].error
+    assert docs["refunds.md"].status == "ready" and docs["refunds.md"].chunk_count > 0
+    assert job.status == "partial" and job.processed_files == 4 and job.failed == 1
+    assert {r["path"] for r in job.results} == set(docs)
+
+
+def test_reingest_is_a_noop(pipeline: IngestionPipeline, folder: Path) -> None:
+    pipeline.ingest("kb1", [folder])
+    before = chunk_ids(pipeline.db, "refunds.md")
+    version = pipeline.catalog.get("kb1").index_version
+    report = pipeline.ingest("kb1", [folder])
+    assert (report.added, report.updated, report.unchanged, report.chunks) == (0, 0, 3, 0)
+    assert chunk_ids(pipeline.db, "refunds.md") == before
+    assert pipeline.catalog.get("kb1").index_version == version  # no index rewrite
+    consistent(pipeline)
+
+
+def test_edited_file_replaces_only_its_chunks(pipeline: IngestionPipeline, folder: Path) -> None:
+    pipeline.ingest("kb1", [folder])
+    shipping_before = chunk_ids(pipeline.db, "shipping.txt")
+    refunds_before = chunk_ids(pipeline.db, "refunds.md")
+    (folder / "refunds.md").write_text("# Refund policy\n\nRefunds are issued within 30 days now.\n")
+    report = pipeline.ingest("kb1", [folder])
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 2)
+    assert chunk_ids(pipeline.db, "shipping.txt") == shipping_before
+    after = chunk_ids(pipeline.db, "refunds.md")
+    assert after and not (after & refunds_before)
+    with pipeline.db.session() as s:
+        doc = s.scalar(select(DocumentRow).where(DocumentRow.source == "refunds.md"))
+        texts = s.scalars(select(ChunkRow.text).where(ChunkRow.document_id == doc.id)).all()
+    assert doc.version == 2
+    assert any("30 days" in t for t in texts) and not any("14 days" in t for t in texts)
+    consistent(pipeline)
+
+
+def test_sync_removes_documents_of_deleted_files(pipeline: IngestionPipeline, folder: Path) -> None:
+    pipeline.ingest("kb1", [folder])
+    gone = chunk_ids(pipeline.db, "shipping.txt")
+    (folder / "shipping.txt").unlink()
+    assert pipeline.ingest("kb1", [folder]).deleted == 0  # without --sync nothing is removed
+    report = pipeline.ingest("kb1", [folder], sync=True)
+    assert report.deleted == 1
+    with pipeline.db.session() as s:
+        assert s.scalar(select(DocumentRow).where(DocumentRow.source == "shipping.txt")) is None
+        kb = pipeline.catalog.get("kb1")
+    index = pipeline.store.load_vectors(kb.id, kb.index_version, 384)
+    from core.types import vector_id
+
+    assert not set(index.ids().tolist()) & {vector_id(c) for c in gone}
+    consistent(pipeline)
+
+
+def test_delete_document_removes_vectors_and_rows(pipeline: IngestionPipeline, folder: Path) -> None:
+    pipeline.ingest("kb1", [folder])
+    with pipeline.db.session() as s:
+        doc = s.scalar(select(DocumentRow).where(DocumentRow.source == "refunds.md"))
+    n_before = pipeline.store.load_vectors(doc.kb_id, pipeline.catalog.get("kb1").index_version, 384).ntotal
+    pipeline.delete_document(doc.id)
+    kb = pipeline.catalog.get("kb1")
+    assert pipeline.store.load_vectors(kb.id, kb.index_version, 384).ntotal == n_before - doc.chunk_count
+    with pipeline.db.session() as s:
+        assert s.get(DocumentRow, doc.id) is None
+        assert not s.scalars(select(ChunkRow).where(ChunkRow.document_id == doc.id)).all()
+    consistent(pipeline)
+    # only the live index version is left on disk
+    assert sorted(p.name for p in pipeline.store.kb_dir(kb.id).glob("vectors.*.faiss")) == [
+        f"vectors.v{kb.index_version}.faiss"
+    ]
+
+
+def test_groups_and_tags_follow_the_flags(pipeline: IngestionPipeline, folder: Path) -> None:
+    pipeline.ingest("kb1", [folder / "refunds.md"], groups=["support"], tags=["customer_service"])
+    report = pipeline.ingest("kb1", [folder / "refunds.md"], groups=["support", "finance"])
+    assert report.updated == 1 and report.chunks == 0  # metadata only, no re-embedding
+    with pipeline.db.session() as s:
+        doc = s.scalar(select(DocumentRow).where(DocumentRow.source == "refunds.md"))
+    assert doc.access_groups == ["finance", "support"] and doc.scenario_tags == []
+
+
+def test_corpus_jsonl_records_keep_external_ids(pipeline: IngestionPipeline, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    records = [
+        {"_id": "d1", "title": "Returns", "text": "Items can be returned within 30 days."},
+        {"_id": "d2", "title": "Warranty", "text": "The warranty covers two years of use."},
+    ]
+    corpus.write_text("\n".join(json.dumps(r) for r in records))
+    report = pipeline.ingest("kb1", [corpus])
+    assert report.added == 1 and not report.failed
+    with pipeline.db.session() as s:
+        docs = s.scalars(select(DocumentRow).order_by(DocumentRow.external_id)).all()
+        assert [(d.external_id, d.title, d.source) for d in docs] == [
+            ("d1", "Returns", "corpus.jsonl#d1"),
+            ("d2", "Warranty", "corpus.jsonl#d2"),
+        ]
+        d1_chunks = set(s.scalars(select(ChunkRow.id).where(ChunkRow.document_id == docs[0].id)).all())
+    corpus.write_text(json.dumps(records[0]) + "\n")  # d2 removed, d1 unchanged
+    report = pipeline.ingest("kb1", [corpus])
+    with pipeline.db.session() as s:
+        docs = s.scalars(select(DocumentRow)).all()
+        assert [d.external_id for d in docs] == ["d1"]
+        assert set(s.scalars(select(ChunkRow.id)).all()) == d1_chunks
+    consistent(pipeline)
+
+
+def test_interrupted_job_is_marked_and_orphan_index_files_removed(
+    pipeline: IngestionPipeline, folder: Path
+) -> None:
+    pipeline.ingest("kb1", [folder])
+    kb = pipeline.catalog.get("kb1")
+    # Simulate a process that died after writing the next index version but before SQL commit.
+    orphan = pipeline.store.vector_path(kb.id, kb.index_version + 1)
+    shutil.copy(pipeline.store.vector_path(kb.id, kb.index_version), orphan)
+    with pipeline.db.session() as s:
+        s.add(IngestionJob(id="deadjob", kb_id=kb.id, status="running", pid=999999))
+    (folder / "new.txt").write_text("A new policy about loyalty points.")
+    report = pipeline.ingest("kb1", [folder])
+    assert report.added == 1
+    with pipeline.db.session() as s:
+        dead = s.get(IngestionJob, "deadjob")
+    assert dead.status == "interrupted" and "re-run" in dead.error
+    kb = pipeline.catalog.get("kb1")
+    names = sorted(p.name for p in pipeline.store.kb_dir(kb.id).glob("vectors.*.faiss"))
+    assert names == [f"vectors.v{kb.index_version}.faiss"]
+    consistent(pipeline)
+
+
+def test_small_commit_batches_stay_consistent(settings: Settings, db: Database, folder: Path) -> None:
+    settings = settings.model_copy(update={"commit_every_chunks": 1})
+    pipe = IngestionPipeline(settings, db, HashingEmbedder(), StructureAwareChunker(word_counter))
+    pipe.catalog.create("kb1")
+    report = pipe.ingest("kb1", [folder])
+    assert report.added == 3
+    assert pipe.catalog.get("kb1").index_version >= 3  # one commit per file
+    assert check_consistency(db, pipe.store, "kb1") == []
+
+
+def test_embedder_mismatch_is_refused(pipeline: IngestionPipeline, folder: Path) -> None:
+    pipeline.ingest("kb1", [folder / "refunds.md"])
+    other = IngestionPipeline(
+        pipeline.settings, pipeline.db, HashingEmbedder(dim=128), StructureAwareChunker(word_counter)
+    )
+    other.embedder.name = "another-model"
+    from core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="embedded with"):
+        other.ingest("kb1", [folder / "shipping.txt"])
+
+
+def test_delete_knowledge_base_removes_everything(pipeline: IngestionPipeline, folder: Path) -> None:
+    pipeline.ingest("kb1", [folder])
+    kb = pipeline.catalog.get("kb1")
+    Catalog(pipeline.db, IndexStore(pipeline.settings)).delete("kb1")
+    assert not pipeline.store.kb_dir(kb.id).exists()
+    with pipeline.db.session() as s:
+        assert s.scalars(select(ChunkRow)).all() == []
+        assert s.scalars(select(DocumentRow)).all() == []
+
+
+def test_vectors_match_the_embedder(pipeline: IngestionPipeline, folder: Path) -> None:
+    pipeline.ingest("kb1", [folder / "shipping.txt"])
+    kb = pipeline.catalog.get("kb1")
+    index = pipeline.store.load_vectors(kb.id, kb.index_version, 384)
+    with pipeline.db.session() as s:
+        row = s.scalars(select(ChunkRow)).first()
+    scores, ids = index.search(HashingEmbedder().embed([row.text]), 1)
+    assert ids[0][0] == row.vector_id and np.isclose(scores[0][0], 1.0, atol=1e-4)
