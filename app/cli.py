@@ -30,7 +30,7 @@ app.add_typer(bases_app, name="bases")
 app.add_typer(docs_app, name="docs")
 app.add_typer(db_app, name="db")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON to stdout.")]
 

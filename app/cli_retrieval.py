@@ -17,7 +17,7 @@ from core.settings import Settings
 from core.types import Hit, Principal
 from retrieval.filters import SearchFilters
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval and answer quality.")
 
 

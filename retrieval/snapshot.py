@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase
 from core.errors import NotFoundError
 from core.index_store import IndexStore
-from core.sparse_index import SparseIndex
+from core.sparse_index import SparseIndex, SparseIndexError
 from core.types import Hit, Principal
 from core.vector_index import VectorIndex
 from retrieval.filters import SearchFilters, can_read, matches
@@ -150,7 +150,10 @@ class SnapshotCache:
             return None
         path = self.store.sparse_dir(kb_id, version)
         if path.exists():
-            return SparseIndex.load(path)
+            try:
+                return SparseIndex.load(path)
+            except SparseIndexError:
+                pass  # damaged or built by another tokenizer: derived data, so rebuild below
         # Derived data: build once for this version from the chunk rows and keep it on disk.
         with self.db.session() as session:
             rows = session.execute(
@@ -158,8 +161,7 @@ class SnapshotCache:
             ).all()
         index = SparseIndex.build(np.asarray([r[0] for r in rows], np.int64), [r[1] for r in rows])
         with self.store.lock(kb_id):
-            if not path.exists():
-                index.save(path)
+            index.save(path)
         return index
 
     def hydrate(

@@ -111,10 +111,9 @@ def _route(path: Path, source: str) -> str:
         head = handle.read(HEAD_BYTES)
     kind = sniff(path, head)
     expected = _EXPECTED.get(ext)
-    if kind in _BINARY_FORMATS and kind != expected:
-        if ext in SUPPORTED_EXTENSIONS or ext == "":
-            log.info("%s: content is %s, read as such despite the extension", source, kind)
-            return _BINARY_FORMATS[kind]
+    if kind in _BINARY_FORMATS and kind != expected and (ext in SUPPORTED_EXTENSIONS or not ext):
+        log.info("%s: content is %s, read as such despite the extension", source, kind)
+        return _BINARY_FORMATS[kind]
     if ext not in SUPPORTED_EXTENSIONS:
         raise UnsupportedFormatError(
             source,
@@ -143,14 +142,16 @@ def load_path(
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise CorruptFileError(source, f"cannot read the file: {exc.strerror or exc}") from exc
+        raise LoaderError(source, f"cannot read the file: {exc.strerror or exc}") from exc
     if path.suffix.lower() not in SUPPORTED_EXTENSIONS and size == 0:
         loader_for(path, LoadOptions(source=source))  # unsupported beats empty
     if size == 0:
         raise EmptyFileError(source, "the file is empty (0 bytes); nothing to index")
     if size > max_bytes:
         raise FileTooLargeError(
-            source, f"file is {size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.1f} MiB limit; split it or raise the limit"
+            source,
+            f"file is {size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.1f} MiB limit;"
+            " split it or raise the limit",
         )
     options = LoadOptions(source=source, max_expanded_bytes=max_expanded_bytes)
     try:

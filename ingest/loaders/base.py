@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from core.types import Block, Document, sha256_hex
 
@@ -32,6 +32,7 @@ class LoadOptions:
         return self.source or path.name
 
 
+@runtime_checkable
 class Loader(Protocol):
     """Turns one file into documents (usually one; several for multi-record files)."""
 

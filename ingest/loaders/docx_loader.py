@@ -20,7 +20,10 @@ _P, _TBL, _TR, _TC, _SDT, _SDT_CONTENT, _CUSTOM_XML = (
     qn(t) for t in ("w:p", "w:tbl", "w:tr", "w:tc", "w:sdt", "w:sdtContent", "w:customXml")
 )
 _VAL = qn("w:val")
-_SKIP = {qn(t) for t in ("w:del", "w:pPr", "w:rPr", "w:instrText", "w:delText", "w:moveFrom")} | {_MC_FALLBACK}
+_SKIP = {
+    _MC_FALLBACK,
+    *(qn(t) for t in ("w:del", "w:pPr", "w:rPr", "w:instrText", "w:delText", "w:moveFrom")),
+}
 _HEADING_NAME = re.compile(r"^heading\s*(\d)$", re.I)
 
 
@@ -181,7 +184,9 @@ class _BodyWalker:
 
     def flush_list(self) -> None:
         if self.list_lines:
-            self.blocks.append(Block(kind="list", text="\n".join(self.list_lines), heading_path=self.headings.path))
+            self.blocks.append(
+                Block(kind="list", text="\n".join(self.list_lines), heading_path=self.headings.path)
+            )
             self.list_lines = []
 
     def paragraph(self, p: Any) -> None:
@@ -241,7 +246,8 @@ def _header_footer_blocks(document: Any, styles: _Styles) -> tuple[list[Block], 
                     continue
                 walker = _BodyWalker(styles)
                 walker.walk(part._element)
-                text = "\n".join(b.text for b in walker.blocks if b.text.strip())
+                lines = (line for b in walker.blocks for line in b.text.split("\n"))
+                text = "\n".join(line for line in lines if any(ch.isalnum() for ch in line))
                 if text and (kind, text) not in seen:
                     seen.add((kind, text))
                     found[kind].append(Block(kind="paragraph", text=text, heading_path=(kind,)))

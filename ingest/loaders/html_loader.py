@@ -120,7 +120,9 @@ def _merge_lists(blocks: list[Block]) -> list[Block]:
     for block in blocks:
         prev = merged[-1] if merged else None
         if prev and block.kind == prev.kind == "list" and block.heading_path == prev.heading_path:
-            merged[-1] = Block(kind="list", text=f"{prev.text}\n{block.text}", heading_path=block.heading_path)
+            merged[-1] = Block(
+                kind="list", text=f"{prev.text}\n{block.text}", heading_path=block.heading_path
+            )
         else:
             merged.append(block)
     return merged

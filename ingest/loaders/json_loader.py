@@ -37,7 +37,9 @@ def flatten(value: Any, prefix: str = "") -> list[str]:
 
 def _is_records(value: Any) -> bool:
     """A list whose items are mostly objects: one block per record reads best."""
-    return isinstance(value, list) and bool(value) and sum(isinstance(v, dict) for v in value) * 2 >= len(value)
+    if not isinstance(value, list) or not value:
+        return False
+    return sum(isinstance(v, dict) for v in value) * 2 >= len(value)
 
 
 def _paragraph(lines: list[str], path: tuple[str, ...]) -> list[Block]:
@@ -101,7 +103,9 @@ class JsonLoader:
             ) from None
         blocks = json_blocks(value)
         return [
-            file_document(path, self.options, data=data, fmt=self.format, blocks=blocks, title=_own_title(value))
+            file_document(
+                path, self.options, data=data, fmt=self.format, blocks=blocks, title=_own_title(value)
+            )
         ]
 
 

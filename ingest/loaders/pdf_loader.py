@@ -24,6 +24,7 @@ _SOFT_HYPHEN = "\ufffe"  # pdfium's mark for a hyphen it removed at a line end
 _CONTROL = {c: None for c in [*range(0, 9), 11, 12, *range(14, 32), 0xFEFF]}
 _NUM_TOKEN = re.compile(r"^[(\[]?[-+−–]?[$€£¥]?[-+−–]?\d[\d,.']*%?[)\]]?,?$")
 _DASH_TOKEN = {"-", "–", "—"}
+_CURRENCY = {"$", "€", "£", "¥"}
 _DIGIT_RUN = re.compile(r"\d+")
 _WORD = re.compile(r"\w[\w-]*")
 _WORD_END = re.compile(r"(\w[\w-]*)-$")
@@ -158,15 +159,20 @@ def _row_cells(text: str) -> list[str] | None:
     cells: list[str] = []
     label: list[str] = []
     figures = 0
+    currency = ""
     for token in text.split():
-        if _NUM_TOKEN.match(token) or token in _DASH_TOKEN:
+        if token in _CURRENCY:
+            currency = token
+        elif _NUM_TOKEN.match(token) or token in _DASH_TOKEN:
             if label:
                 cells.append(" ".join(label))
                 label = []
-            cells.append(token.rstrip(","))
+            cells.append(currency + token.rstrip(","))
             figures += token not in _DASH_TOKEN
+            currency = ""
         else:
-            label.append(token)
+            label.extend([currency, token] if currency else [token])
+            currency = ""
     if label:
         cells.append(" ".join(label))
     return cells if figures >= 2 and figures * 2 >= len(cells) else None
@@ -191,8 +197,11 @@ def _join(prev: str, line: str, short: bool, vocabulary: Callable[[], set[str]])
     return f"{prev} {line}"
 
 
-def _breaks(lines: list[_Line]) -> list[bool]:
-    """For each line, whether a new paragraph starts there (vertical gaps, size changes, columns)."""
+def _breaks(lines: list[_Line], wide: int) -> list[bool]:
+    """For each line, whether a new paragraph starts there (vertical gaps, size changes, columns).
+
+    Without geometry (pypdf), a short line ending a sentence ends its paragraph.
+    """
     gaps = [
         prev.bottom - cur.top
         for prev, cur in zip(lines, lines[1:], strict=False)
@@ -206,7 +215,7 @@ def _breaks(lines: list[_Line]) -> list[bool]:
             flags.append(True)
             continue
         if prev.bottom is None or cur.top is None or not cur.height or not prev.height:
-            flags.append(False)
+            flags.append(prev.text.endswith((".", "!", "?", ":")) and len(prev.text) < 0.8 * wide)
             continue
         gap = prev.bottom - cur.top
         height = min(prev.height, cur.height)
@@ -214,6 +223,20 @@ def _breaks(lines: list[_Line]) -> list[bool]:
         size_change = abs(prev.height - cur.height) > 0.2 * max(prev.height, cur.height)
         flags.append(gap > base + 0.4 * height or gap < -2 * height or size_change)
     return flags
+
+
+def _table(rows: list[list[str]], page: int) -> list[Block]:
+    """A table block; a first row of bare figures (years) is right-aligned over the value columns."""
+    width = max(len(r) for r in rows)
+    first = rows[0]
+    if len(first) < width and all(_NUM_TOKEN.match(c) for c in first):
+        rows = [[""] * (width - len(first)) + first, *rows[1:]]
+    block = table_block(rows, page=page)
+    return [block] if block else []
+
+
+def _paragraph(text: str | None, page: int) -> list[Block]:
+    return [Block(kind="paragraph", text=text.replace(_SOFT_HYPHEN, ""), page=page)] if text else []
 
 
 def page_blocks(lines: list[_Line], page: int) -> list[Block]:
@@ -236,31 +259,24 @@ def page_blocks(lines: list[_Line], page: int) -> list[Block]:
     blocks: list[Block] = []
     para: str | None = None
     table: list[list[str]] = []
-    for i, (line, new_para) in enumerate(zip(lines, _breaks(lines), strict=True)):
+    for i, (line, new_para) in enumerate(zip(lines, _breaks(lines, wide), strict=True)):
         if in_table[i] or (table and not line.text):
-            if para is not None:
-                blocks.append(Block(kind="paragraph", text=para.replace(_SOFT_HYPHEN, ""), page=page))
-                para = None
+            blocks += _paragraph(para, page)
+            para = None
             if line.text:
                 table.append(rows[i] or [])
             continue
         if table:
-            block = table_block(table, page=page)
-            blocks.extend([block] if block else [])
+            blocks += _table(table, page)
             table = []
         if not line.text:
             continue
         if para is None or new_para:
-            if para is not None:
-                blocks.append(Block(kind="paragraph", text=para.replace(_SOFT_HYPHEN, ""), page=page))
+            blocks += _paragraph(para, page)
             para = line.text
         else:
             para = _join(para, line.text, len(lines[i - 1].text) < 0.6 * wide, vocabulary)
-    if table:
-        block = table_block(table, page=page)
-        blocks.extend([block] if block else [])
-    if para is not None:
-        blocks.append(Block(kind="paragraph", text=para.replace(_SOFT_HYPHEN, ""), page=page))
+    blocks += _table(table, page) if table else _paragraph(para, page)
     return blocks
 
 
@@ -268,15 +284,17 @@ def _key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def with_outline(blocks: list[Block], entries: list[tuple[int, str]], page: int, stack: HeadingStack) -> list[Block]:
+def with_outline(
+    blocks: list[Block], entries: list[tuple[int, str]], page: int, stack: HeadingStack
+) -> list[Block]:
     """Page blocks under the bookmarks that point at this page, placed where their title appears."""
     if not entries and not stack.path:
         return blocks
     positions: list[int] = []
     start = 0
     for _, title in entries:
-        found = next((i for i in range(start, len(blocks)) if _key(blocks[i].text).startswith(_key(title))), None)
-        start = found if found is not None else start
+        key = _key(title)
+        start = next((i for i in range(start, len(blocks)) if _key(blocks[i].text).startswith(key)), start)
         positions.append(start)
     out: list[Block] = []
     pending = list(zip(positions, entries, strict=True))
