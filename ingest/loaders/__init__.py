@@ -1,9 +1,7 @@
-"""Loaders that turn files into ``core.types.Document``: one class per format, chosen by extension
-and checked against the content's magic bytes, so a mislabelled file is either read by the right
-loader or reported clearly. Every failure is a ``core.errors.LoaderError`` with an actionable reason.
+"""Format loaders behind one entry point: ``load_path(Path("handbook.pdf")) -> list[Document]``."""
 
-Example: ``docs = load_path(Path("handbook.pdf"))``.
-"""
+# The extension picks the loader; the content's magic bytes are checked first, so a mislabelled
+# file is either read by the right loader or reported clearly. Every failure is a LoaderError.
 
 from __future__ import annotations
 
@@ -154,6 +152,7 @@ def load_path(
             " split it or raise the limit",
         )
     options = LoadOptions(source=source, max_expanded_bytes=max_expanded_bytes)
+    ext = path.suffix.lower()
     try:
         ext = _route(path, source)
         docs = LOADERS[ext](options).load(path)
@@ -163,7 +162,7 @@ def load_path(
         raise FileTooLargeError(source, "ran out of memory while parsing; the file is too large") from exc
     except Exception as exc:
         log.debug("%s: parser error", source, exc_info=True)
-        fmt = path.suffix.lstrip(".").upper() or "file"
+        fmt = ext.lstrip(".").upper() or "file"
         raise CorruptFileError(
             source, f"damaged or unreadable {fmt} file ({type(exc).__name__}: {exc})"
         ) from exc

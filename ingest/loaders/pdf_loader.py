@@ -198,10 +198,7 @@ def _join(prev: str, line: str, short: bool, vocabulary: Callable[[], set[str]])
 
 
 def _breaks(lines: list[_Line], wide: int) -> list[bool]:
-    """For each line, whether a new paragraph starts there (vertical gaps, size changes, columns).
-
-    Without geometry (pypdf), a short line ending a sentence ends its paragraph.
-    """
+    """For each line, whether a new paragraph starts there (vertical gaps, size changes, columns)."""
     gaps = [
         prev.bottom - cur.top
         for prev, cur in zip(lines, lines[1:], strict=False)
@@ -215,6 +212,7 @@ def _breaks(lines: list[_Line], wide: int) -> list[bool]:
             flags.append(True)
             continue
         if prev.bottom is None or cur.top is None or not cur.height or not prev.height:
+            # no geometry (pypdf): a short line that ends a sentence ends its paragraph
             flags.append(prev.text.endswith((".", "!", "?", ":")) and len(prev.text) < 0.8 * wide)
             continue
         gap = prev.bottom - cur.top
@@ -287,15 +285,24 @@ def _key(text: str) -> str:
 def with_outline(
     blocks: list[Block], entries: list[tuple[int, str]], page: int, stack: HeadingStack
 ) -> list[Block]:
-    """Page blocks under the bookmarks that point at this page, placed where their title appears."""
+    """Page blocks under the bookmarks that point at this page, each placed where its title appears."""
+    # A title not found on the page opens its section at the page top when it is the page's first
+    # bookmark, else just before the next title found (or at the page end).
     if not entries and not stack.path:
         return blocks
-    positions: list[int] = []
+    found: list[int | None] = []
     start = 0
-    for _, title in entries:
+    for n, (_, title) in enumerate(entries):
         key = _key(title)
-        start = next((i for i in range(start, len(blocks)) if _key(blocks[i].text).startswith(key)), start)
-        positions.append(start)
+        at = next((i for i in range(start, len(blocks)) if _key(blocks[i].text).startswith(key)), None)
+        start = at if at is not None else start
+        found.append(at if at is not None or n else 0)
+    positions: list[int] = []
+    following = len(blocks)
+    for at in reversed(found):
+        following = at if at is not None else following
+        positions.append(following)
+    positions.reverse()
     out: list[Block] = []
     pending = list(zip(positions, entries, strict=True))
     for i, block in enumerate(blocks):

@@ -13,7 +13,7 @@ from core.types import Block, Document
 from ingest.loaders.base import LoadOptions, clean_cell, file_document, is_number, table_block
 from ingest.loaders.sniff import check_zip
 
-Cells = dict[tuple[int, int], str]
+Cells = dict[int, dict[int, str]]  # row -> column -> non-empty cell text
 _TITLE_MAX_CHARS = 120
 
 
@@ -52,22 +52,17 @@ def _runs(indices: Iterable[int]) -> list[list[int]]:
 
 
 def _numeric(cells: Cells, rows: list[int]) -> bool:
-    row_set = set(rows)
-    return any(is_number(v) for (r, _), v in cells.items() if r in row_set)
+    return any(is_number(v) for r in rows for v in cells[r].values())
 
 
 def _bands(cells: Cells) -> list[list[int]]:
     """Row bands split at empty rows; a label band one empty row above figures joins them."""
-    used_cols: dict[int, set[int]] = {}
-    for r, c in cells:
-        used_cols.setdefault(r, set()).add(c)
-    bands = _runs(used_cols)
     merged: list[list[int]] = []
-    for band in bands:
+    for band in _runs(cells):
         if merged and band[0] - merged[-1][-1] == 2:
             upper = merged[-1]
-            upper_cols = set().union(*(used_cols[r] for r in upper))
-            lower_cols = set().union(*(used_cols[r] for r in band))
+            upper_cols = {c for r in upper for c in cells[r]}
+            lower_cols = {c for r in band for c in cells[r]}
             overlap = len(upper_cols & lower_cols) * 2 >= len(upper_cols)
             if overlap and len(upper) <= 3 and not _numeric(cells, upper) and _numeric(cells, band):
                 upper.extend(band)
@@ -80,10 +75,9 @@ def _regions(cells: Cells) -> list[_Region]:
     """Tables of a sheet: row bands, each cut at empty columns unless the sides share their rows."""
     regions: list[_Region] = []
     for band in _bands(cells):
-        band_set = set(band)
         rows_of: dict[int, set[int]] = {}
-        for r, c in cells:
-            if r in band_set:
+        for r in band:
+            for c in cells[r]:
                 rows_of.setdefault(c, set()).add(r)
         groups: list[tuple[list[int], set[int]]] = []
         for run in _runs(rows_of):
@@ -102,7 +96,7 @@ def _regions(cells: Cells) -> list[_Region]:
 
 def _grid(cells: Cells, region: _Region) -> list[list[str]]:
     lo, hi = min(region.cols), max(region.cols)
-    return [[cells.get((r, c), "") for c in range(lo, hi + 1)] for r in region.rows]
+    return [[cells[r].get(c, "") for c in range(lo, hi + 1)] for r in region.rows]
 
 
 def sheet_blocks(name: str, cells: Cells) -> list[Block]:
@@ -151,10 +145,9 @@ class XlsxLoader:
                 cells: Cells = {}
                 sheet.reset_dimensions()  # a wrong <dimension> would cut rows off or pad a million
                 for r, row in enumerate(sheet.iter_rows(values_only=True)):
-                    for c, value in enumerate(row):
-                        text = cell_text(value)
-                        if text:
-                            cells[(r, c)] = text
+                    texts = {c: text for c, value in enumerate(row) if (text := cell_text(value))}
+                    if texts:
+                        cells[r] = texts
                 blocks.extend(sheet_blocks(sheet.title, cells))
             title = workbook.properties.title
         finally:

@@ -93,3 +93,16 @@ def test_hits_carry_citation_fields(stack: Stack) -> None:
     assert hit.heading_path == ("Returns",)
     assert hit.dense_score is not None and hit.sparse_score is not None and hit.fused_score is not None
     assert SUPPORT[:20] in hit.text
+
+
+def test_langchain_adapter_respects_permissions(stack: Stack) -> None:
+    from retrieval.langchain_adapter import KnowledgeBaseRetriever
+
+    agent = KnowledgeBaseRetriever(retriever=stack.hybrid, filters=CORP, principal=AGENT, k=5)
+    docs = agent.invoke(SECRET)
+    assert docs and all("Nightingale" not in d.page_content for d in docs)
+    assert {d.metadata["source"] for d in docs} <= {"returns.md", "cafeteria.txt"}
+    execs = KnowledgeBaseRetriever(retriever=stack.hybrid, filters=CORP, principal=EXEC, k=5)
+    assert execs.invoke("Nightingale acquisition")[0].metadata["source"] == "board.md"
+    anonymous = KnowledgeBaseRetriever(retriever=stack.hybrid, filters=CORP, k=5)
+    assert anonymous.invoke("cafeteria") == []
