@@ -1,0 +1,54 @@
+"""Reciprocal-rank fusion, near-duplicate removal, MMR, and qrels key mapping."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.types import Hit
+from retrieval.evaluation import hit_keys
+from retrieval.fusion import deduplicate, mmr, reciprocal_rank_fusion
+
+
+def hit(cid: str, text: str = "", **kw) -> Hit:  # type: ignore[no-untyped-def]
+    base = dict(chunk_id=cid, document_id="d" + cid, kb="kb", text=text or f"text {cid}", source="a.pdf",
+                title="A", page=None, heading_path=(), char_start=0, char_end=1)
+    base.update(kw)
+    return Hit(**base)  # type: ignore[arg-type]
+
+
+def test_rrf_rewards_agreement_and_keeps_both_scores() -> None:
+    dense = [hit("a", dense_score=0.9), hit("b", dense_score=0.8), hit("c", dense_score=0.7)]
+    sparse = [hit("c", sparse_score=12.0), hit("d", sparse_score=9.0), hit("a", sparse_score=3.0)]
+    fused = reciprocal_rank_fusion([dense, sparse], k=60)
+    assert [h.chunk_id for h in fused][:2] == ["a", "c"]
+    a = fused[0]
+    assert a.dense_score == 0.9 and a.sparse_score == 3.0
+    assert a.fused_score == 1 / 61 + 1 / 63
+    weighted = reciprocal_rank_fusion([dense, sparse], weights=[0.0, 1.0])
+    assert weighted[0].chunk_id == "c"
+
+
+def test_deduplicate_drops_near_copies_only() -> None:
+    text = "Heading\nEmployees may carry over up to five days of unused vacation into the next year."
+    hits = [hit("a", text), hit("b", text + " "), hit("c", "Heading\nSomething else entirely about pay.")]
+    assert [h.chunk_id for h in deduplicate(hits)] == ["a", "c"]
+    assert len(deduplicate(hits, threshold=1.01)) == 3
+
+
+def test_mmr_prefers_diverse_hits() -> None:
+    hits = [hit("a"), hit("b"), hit("c")]
+    vectors = np.array([[1, 0, 0], [0.99, 0.14, 0], [0.7, 0, 0.71]], dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    query = np.array([1.0, 0.1, 0.2], np.float32)
+    query /= np.linalg.norm(query)
+    assert [h.chunk_id for h in mmr(hits, vectors, query, k=2, lambda_=1.0)] == ["b", "a"]  # relevance only
+    assert [h.chunk_id for h in mmr(hits, vectors, query, k=2, lambda_=0.5)] == ["b", "c"]
+
+
+def test_hit_keys_per_unit() -> None:
+    pdf = hit("x", source="docs/plan.pdf", page=7, metadata={"page_end": 8})
+    assert hit_keys(pdf, "page") == ["plan.pdf#page=7", "plan.pdf#page=8"]
+    assert hit_keys(pdf, "doc") == ["plan.pdf", "docs/plan.pdf"]
+    assert hit_keys(pdf, "chunk") == ["x"]
+    record = hit("y", source="corpus.jsonl#q1", external_id="q1")
+    assert hit_keys(record, "doc") == ["q1"]
