@@ -29,7 +29,9 @@ from retrieval.metrics import read_qrels, read_queries
 METRICS = ("ndcg@10", "recall@10", "recall@50", "mrr@10")
 
 
-def run_ours(name: str, evalset: Any, settings_overrides: dict[str, Any]) -> tuple[list[dict[str, Any]], float]:
+def run_ours(
+    name: str, evalset: Any, settings_overrides: dict[str, Any]
+) -> tuple[list[dict[str, Any]], float]:
     with tempfile.TemporaryDirectory() as tmp:
         ctx = AppContext(Settings(data_dir=Path(tmp), **settings_overrides))
         ctx.catalog.create(name)
@@ -41,8 +43,11 @@ def run_ours(name: str, evalset: Any, settings_overrides: dict[str, Any]) -> tup
         filters = None
         if evalset.query_filter:
             meta = read_query_metadata(evalset.queries)
-            filters = {q: {evalset.query_filter: m[evalset.query_filter]} for q, m in meta.items()
-                       if m.get(evalset.query_filter) is not None}
+            filters = {
+                q: {evalset.query_filter: m[evalset.query_filter]}
+                for q, m in meta.items()
+                if m.get(evalset.query_filter) is not None
+            }
         p, r = EVAL_PRINCIPAL, ctx.retriever
         searchers = {
             "bm25": lambda q, n, f: ctx.sparse.search(q, k=n, filters=f, principal=p),
@@ -55,8 +60,9 @@ def run_ours(name: str, evalset: Any, settings_overrides: dict[str, Any]) -> tup
         for q in list(queries.values())[:2]:
             for fn in searchers.values():  # warm up models and caches outside the timings
                 fn(q, 10, SearchFilters(kbs=(name,)))
-        results = evaluate(searchers, queries, read_qrels(evalset.qrels), unit=evalset.unit, kb=name,
-                           query_filters=filters)
+        results = evaluate(
+            searchers, queries, read_qrels(evalset.qrels), unit=evalset.unit, kb=name, query_filters=filters
+        )
         return [res.as_dict() for res in results], ingest_s
 
 
@@ -75,9 +81,15 @@ def main() -> None:
             from benchmarks.langchain_baseline import run_baseline
 
             base = run_baseline(sets[name])
-            rows.append({"variant": "langchain baseline", **{m: base[m] for m in METRICS},
-                         "p50_ms": base.get("p50_ms"), "p95_ms": base.get("p95_ms"),
-                         "queries": base.get("queries")})
+            rows.append(
+                {
+                    "variant": "langchain baseline",
+                    **{m: base[m] for m in METRICS},
+                    "p50_ms": base.get("p50_ms"),
+                    "p95_ms": base.get("p95_ms"),
+                    "queries": base.get("queries"),
+                }
+            )
         out[name] = {"unit": sets[name].unit, "ingest_s": round(ingest_s, 1), "results": rows}
         for row in rows:
             print(f"[{name}] " + json.dumps(row), flush=True)
@@ -85,16 +97,23 @@ def main() -> None:
         return
     lines = []
     for name, data in out.items():
-        lines += [f"\n### {name} ({sets[name].description.split('.')[0]}; unit: {data['unit']})\n",
-                  "| variant | nDCG@10 | Recall@10 | Recall@50 | MRR@10 | p50 ms | p95 ms |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            f"\n### {name} ({sets[name].description.split('.')[0]}; unit: {data['unit']})\n",
+            "| variant | nDCG@10 | Recall@10 | Recall@50 | MRR@10 | p50 ms | p95 ms |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for row in data["results"]:
-            lines.append(f"| {row['variant']} | " + " | ".join(f"{row[m]:.3f}" for m in METRICS)
-                         + f" | {row['p50_ms']} | {row['p95_ms']} |")
-    md = ("## Retrieval quality (`benchmarks/retrieval_eval.py`)\n\n"
-          "Command: `.venv/bin/python -m benchmarks.retrieval_eval` (needs `pip install -e \".[cpu,bench]\"`). "
-          "Our variants and the LangChain tutorial baseline run on the same documents, queries and qrels "
-          "in the same run; latency is per query on 2 CPU cores." + "\n".join(lines))
+            lines.append(
+                f"| {row['variant']} | "
+                + " | ".join(f"{row[m]:.3f}" for m in METRICS)
+                + f" | {row['p50_ms']} | {row['p95_ms']} |"
+            )
+    md = (
+        "## Retrieval quality (`benchmarks/retrieval_eval.py`)\n\n"
+        'Command: `.venv/bin/python -m benchmarks.retrieval_eval` (needs `pip install -e ".[cpu,bench]"`). '
+        "Our variants and the LangChain tutorial baseline run on the same documents, queries and qrels "
+        "in the same run; latency is per query on 2 CPU cores." + "\n".join(lines)
+    )
     write_results("retrieval_eval", {"sets": out, "variants": list(VARIANTS)}, md)
 
 

@@ -54,21 +54,41 @@ def build_corpus(ctx: AppContext, n_chunks: int, factory: str) -> None:
     with ctx.db.session() as s:
         for c in range(copies):
             doc_id = f"doc{c:05d}"
-            s.add(DocumentRow(id=doc_id, kb_id=kb.id, source=f"copy{c}.pdf", path=f"copy{c}.pdf",
-                              title=f"Copy {c}", status="ready", chunk_count=0,
-                              access_groups=["staff"] if c % 2 else []))
+            s.add(
+                DocumentRow(
+                    id=doc_id,
+                    kb_id=kb.id,
+                    source=f"copy{c}.pdf",
+                    path=f"copy{c}.pdf",
+                    title=f"Copy {c}",
+                    status="ready",
+                    chunk_count=0,
+                    access_groups=["staff"] if c % 2 else [],
+                )
+            )
             for i, (text, _, page) in enumerate(seed):
                 if len(rows) >= n_chunks:
                     break
                 body = f"{text}\nvariant {c}"
                 cid = chunk_id("big", f"copy{c}.pdf", i, body)
-                rows.append({"id": cid, "document_id": doc_id, "kb_id": kb.id, "vector_id": vector_id(cid),
-                             "position": i, "text": body, "page": page, "heading_path": [],
-                             "char_start": 0, "char_end": len(text)})
+                rows.append(
+                    {
+                        "id": cid,
+                        "document_id": doc_id,
+                        "kb_id": kb.id,
+                        "vector_id": vector_id(cid),
+                        "position": i,
+                        "text": body,
+                        "page": page,
+                        "heading_path": [],
+                        "char_start": 0,
+                        "char_end": len(text),
+                    }
+                )
                 vecs.append(base_vecs[i] + rng.normal(0, 0.05, 384).astype(np.float32))
         s.flush()
         for start in range(0, len(rows), 5000):
-            s.execute(insert(ChunkRow), rows[start:start + 5000])
+            s.execute(insert(ChunkRow), rows[start : start + 5000])
         s.get(KnowledgeBase, kb.id).index_version = 1
     ids = np.asarray([r["vector_id"] for r in rows], np.int64)
     index = VectorIndex.create(384, factory, use_gpu=True)
@@ -83,7 +103,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    queries = [json.loads(line)["text"] for line in (CONTOSO / "derived" / "queries.jsonl").open()][: args.queries]
+    queries = [json.loads(line)["text"] for line in (CONTOSO / "derived" / "queries.jsonl").open()][
+        : args.queries
+    ]
     filters = SearchFilters(kbs=("big",))
     principal = Principal("bench", frozenset({"staff"}))
     results: dict[str, object] = {"chunks": args.chunks, "queries": len(queries)}
@@ -119,7 +141,10 @@ def main() -> None:
                     if factory == "Flat":
                         exact["dense"] = ranked
                     else:
-                        overlap = [len(set(a) & set(b)) / max(1, len(a)) for a, b in zip(exact["dense"], ranked, strict=True)]
+                        overlap = [
+                            len(set(a) & set(b)) / max(1, len(a))
+                            for a, b in zip(exact["dense"], ranked, strict=True)
+                        ]
                         results["hnsw_recall@10_vs_flat"] = round(float(np.mean(overlap)), 4)
             kb = ctx.catalog.get("big")
             results[f"{factory}/index_mb"] = round(ctx.store.vector_path(kb.id, 1).stat().st_size / 2**20, 1)
@@ -140,9 +165,9 @@ whose groups allow half of the documents (so the permission filter is exercised)
 
 {chr(10).join(lines)}
 
-HNSW32 recall@10 against exact Flat search: {results.get('hnsw_recall@10_vs_flat')}. FAISS file sizes:
-Flat {results.get('Flat/index_mb')} MB, HNSW32 {results.get('HNSW32/index_mb')} MB. Peak RSS of the benchmark
-process: {results['peak_rss_mb']} MB. Targets: hybrid p95 ≤ 100 ms; hybrid+rerank p95 ≤ 1.5 s."""
+HNSW32 recall@10 against exact Flat search: {results.get("hnsw_recall@10_vs_flat")}. FAISS file sizes:
+Flat {results.get("Flat/index_mb")} MB, HNSW32 {results.get("HNSW32/index_mb")} MB. Peak RSS of the benchmark
+process: {results["peak_rss_mb"]} MB. Targets: hybrid p95 ≤ 100 ms; hybrid+rerank p95 ≤ 1.5 s."""
     write_results("search", results, md)
 
 

@@ -25,10 +25,16 @@ def hit_to_document(hit: Hit) -> LCDocument:
     return LCDocument(
         page_content=hit.text,
         metadata={
-            "chunk_id": hit.chunk_id, "document_id": hit.document_id, "kb": hit.kb,
-            "source": hit.source, "title": hit.title, "page": hit.page,
-            "section": " > ".join(hit.heading_path) or None, "char_start": hit.char_start,
-            "char_end": hit.char_end, "score": hit.score,
+            "chunk_id": hit.chunk_id,
+            "document_id": hit.document_id,
+            "kb": hit.kb,
+            "source": hit.source,
+            "title": hit.title,
+            "page": hit.page,
+            "section": " > ".join(hit.heading_path) or None,
+            "char_start": hit.char_start,
+            "char_end": hit.char_end,
+            "score": hit.score,
         },
     )
 

@@ -17,9 +17,11 @@ CORPUS = [
     ("r3", "Warranty", "Electronics carry a two-year limited warranty covering manufacturing defects."),
     ("r4", "Loyalty", "Members earn one point per dollar and can redeem 100 points for a $5 voucher."),
 ]
-QUERIES = [("q1", "how long do I have to send back an unopened product?", "r1"),
-           ("q2", "when will my package arrive with express delivery", "r2"),
-           ("q3", "is a broken laptop covered after 18 months", "r3")]
+QUERIES = [
+    ("q1", "how long do I have to send back an unopened product?", "r1"),
+    ("q2", "when will my package arrive with express delivery", "r2"),
+    ("q3", "is a broken laptop covered after 18 months", "r3"),
+]
 
 
 def test_search_and_eval(tmp_path: Path) -> None:
@@ -42,20 +44,48 @@ def test_search_and_eval(tmp_path: Path) -> None:
     assert set(hits[0]["scores"]) == {"dense", "sparse", "fused", "rerank"}
     assert {"chunk_id", "document_id", "source", "page", "section", "text"} <= set(hits[0])
 
-    as_staff = json.loads(run_kb(data, "search", "refund manager code", "--kb", "shop", "--group", "staff",
-                                 "--json").stdout)
+    as_staff = json.loads(
+        run_kb(data, "search", "refund manager code", "--kb", "shop", "--group", "staff", "--json").stdout
+    )
     assert as_staff and all("7731" not in h["text"] for h in as_staff)
-    as_manager = json.loads(run_kb(data, "search", "refund manager code", "--kb", "shop", "--group",
-                                   "managers", "--json").stdout)
+    as_manager = json.loads(
+        run_kb(data, "search", "refund manager code", "--kb", "shop", "--group", "managers", "--json").stdout
+    )
     assert "7731" in as_manager[0]["text"]
 
-    out = json.loads(run_kb(data, "eval", "retrieval", "--kb", "shop", "--queries", str(queries), "--qrels",
-                            str(qrels), "--unit", "doc", "--json").stdout)
+    out = json.loads(
+        run_kb(
+            data,
+            "eval",
+            "retrieval",
+            "--kb",
+            "shop",
+            "--queries",
+            str(queries),
+            "--qrels",
+            str(qrels),
+            "--unit",
+            "doc",
+            "--json",
+        ).stdout
+    )
     variants = {r["variant"]: r for r in out["results"]}
     assert {"bm25", "dense", "hybrid"} <= set(variants)
     for row in variants.values():
         assert row["queries"] == 3 and 0.0 <= row["ndcg@10"] <= 1.0 and row["p95_ms"] >= row["p50_ms"]
     assert variants["dense"]["recall@10"] == 1.0
-    bad = run_kb(data, "eval", "retrieval", "--kb", "shop", "--queries", str(queries), "--qrels", str(qrels),
-                 "--unit", "paragraph", check=False)
+    bad = run_kb(
+        data,
+        "eval",
+        "retrieval",
+        "--kb",
+        "shop",
+        "--queries",
+        str(queries),
+        "--qrels",
+        str(qrels),
+        "--unit",
+        "paragraph",
+        check=False,
+    )
     assert bad.returncode == 2

@@ -10,8 +10,18 @@ from retrieval.fusion import deduplicate, mmr, reciprocal_rank_fusion
 
 
 def hit(cid: str, text: str = "", **kw) -> Hit:  # type: ignore[no-untyped-def]
-    base = dict(chunk_id=cid, document_id="d" + cid, kb="kb", text=text or f"text {cid}", source="a.pdf",
-                title="A", page=None, heading_path=(), char_start=0, char_end=1)
+    base = dict(
+        chunk_id=cid,
+        document_id="d" + cid,
+        kb="kb",
+        text=text or f"text {cid}",
+        source="a.pdf",
+        title="A",
+        page=None,
+        heading_path=(),
+        char_start=0,
+        char_end=1,
+    )
     base.update(kw)
     return Hit(**base)  # type: ignore[arg-type]
 
