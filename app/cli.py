@@ -106,6 +106,9 @@ def ingest(
     group: Annotated[list[str] | None, typer.Option("--group", help="Access group (repeatable).")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Scenario tag (repeatable).")] = None,
     sync: Annotated[bool, typer.Option("--sync", help="Remove documents whose files are gone.")] = False,
+    rerank_index: Annotated[
+        bool, typer.Option(help="Also embed new chunks for the reranker (faster first searches).")
+    ] = True,
     as_json: JsonFlag = False,
 ) -> None:
     """Ingest files and folders; unchanged files are skipped, changed ones replaced."""
@@ -130,6 +133,8 @@ def ingest(
                 bar.update(task, completed=done, total=total, current=current[-50:])
 
             report = ctx.pipeline.ingest(kb, paths, groups=group, tags=tag, sync=sync, progress=progress)
+            if rerank_index and report.chunks:
+                _fill_rerank_vectors(ctx, kb, bar)
     except KBError as exc:
         _fail(str(exc), 2)
     if as_json:
@@ -145,6 +150,44 @@ def ingest(
     landed = report.added + report.updated + report.unchanged + report.deleted
     if not landed:
         raise typer.Exit(1)
+
+
+def _fill_rerank_vectors(ctx: AppContext, kb: str, bar: Progress) -> int:
+    """Embed chunks for the reranker, if the configured one stores vectors."""
+    from retrieval.rerank import BiEncoderRescorer
+    from retrieval.rerank_store import fill_rerank_vectors
+
+    reranker = ctx.reranker
+    if not isinstance(reranker, BiEncoderRescorer):
+        return 0
+    task = bar.add_task("reranker vectors", total=None, current="")
+    return fill_rerank_vectors(
+        reranker.store,
+        reranker.name,
+        reranker.embed,
+        ctx.catalog.get(kb).id,
+        progress=lambda done, total: bar.update(task, completed=done, total=total),
+    )
+
+
+@app.command("rerank-index")
+def rerank_index_cmd(kb: Annotated[str, typer.Option("--kb")]) -> None:
+    """Embed every chunk that still lacks a reranker vector (e.g. after `kb ingest --no-rerank-index`)."""
+    ctx = _context()
+    try:
+        ctx.catalog.get(kb)
+    except KBError as exc:
+        _fail(str(exc), 2)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    ) as bar:
+        added = _fill_rerank_vectors(ctx, kb, bar)
+    err.print(f"{added} chunks embedded for the reranker")
 
 
 @docs_app.command("list")

@@ -72,7 +72,7 @@ class AppContext:
     def reranker(self):  # type: ignore[no-untyped-def]
         from retrieval.factory import build_reranker
 
-        return build_reranker(self.settings, self.embedder)
+        return build_reranker(self.settings, self.db)
 
     @cached_property
     def retriever(self):  # type: ignore[no-untyped-def]
@@ -81,6 +81,7 @@ class AppContext:
         s = self.settings
         config = HybridConfig(
             candidates=s.retrieval_candidates,
+            fusion=s.fusion,
             rrf_k=s.rrf_k,
             dense_weight=s.dense_weight,
             sparse_weight=s.sparse_weight,

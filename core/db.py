@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -109,6 +110,19 @@ class ChunkRow(Base):
     char_end: Mapped[int] = mapped_column(Integer, default=0)
 
     document: Mapped[DocumentRow] = relationship(back_populates="chunks")
+
+
+class RerankVector(Base):
+    """A chunk's embedding by the rescoring model (e.g. all-mpnet-base-v2), used by the reranker.
+
+    Keyed by chunk id and deleted with its chunk, so it can never outlive or mismatch the text.
+    """
+
+    __tablename__ = "rerank_vectors"
+
+    chunk_id: Mapped[str] = mapped_column(ForeignKey("chunks.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(128), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class IngestionJob(Base):

@@ -62,9 +62,12 @@ class Settings(BaseSettings):
 
     # Retrieval
     retrieval_candidates: int = Field(default=50, description="Hits each of dense and BM25 contribute.")
+    fusion: Literal["convex", "rrf"] = Field(
+        default="convex", description="convex: weighted max-normalised scores; rrf: reciprocal rank."
+    )
     rrf_k: int = 60
-    dense_weight: float = 1.0
-    sparse_weight: float = 1.0
+    dense_weight: float = 0.6
+    sparse_weight: float = 0.4
     dedupe_threshold: float = Field(default=0.9, description="Jaccard of word 3-shingles; 1 disables.")
     mmr: bool = False
     mmr_lambda: float = 0.7

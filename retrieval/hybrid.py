@@ -10,7 +10,7 @@ from core.protocols import Embedder
 from core.types import Hit, Principal
 from retrieval.base import Reranker, Retriever
 from retrieval.filters import SearchFilters
-from retrieval.fusion import deduplicate, mmr, reciprocal_rank_fusion
+from retrieval.fusion import convex_fusion, deduplicate, mmr, reciprocal_rank_fusion
 
 
 @dataclass(frozen=True)
@@ -18,9 +18,10 @@ class HybridConfig:
     """Knobs of the hybrid retriever (taken from Settings by the composition root)."""
 
     candidates: int = 50
+    fusion: str = "convex"
     rrf_k: int = 60
-    dense_weight: float = 1.0
-    sparse_weight: float = 1.0
+    dense_weight: float = 0.6
+    sparse_weight: float = 0.4
     dedupe_threshold: float = 0.9
     use_mmr: bool = False
     mmr_lambda: float = 0.7
@@ -28,7 +29,7 @@ class HybridConfig:
 
 
 class HybridRetriever:
-    """Dense and sparse candidates → RRF → near-duplicate removal → (MMR) → (rerank)."""
+    """Dense and sparse candidates → fusion (convex or RRF) → near-duplicate removal → (MMR) → (rerank)."""
 
     def __init__(
         self,
@@ -60,12 +61,15 @@ class HybridRetriever:
         n = max(k, cfg.candidates)
         dense = self.dense.search(query, k=n, filters=filters, principal=principal)
         sparse = self.sparse.search(query, k=n, filters=filters, principal=principal)
-        fused = reciprocal_rank_fusion(
-            [dense, sparse], weights=[cfg.dense_weight, cfg.sparse_weight], k=cfg.rrf_k
-        )
-        if cfg.dedupe_threshold < 1.0:
-            fused = deduplicate(fused, threshold=cfg.dedupe_threshold)
+        weights = [cfg.dense_weight, cfg.sparse_weight]
+        if cfg.fusion == "rrf":
+            fused = reciprocal_rank_fusion([dense, sparse], weights=weights, k=cfg.rrf_k)
+        else:
+            fused = convex_fusion([dense, sparse], weights=weights)
         pool = max(k, cfg.rerank_top_n) if rerank and self.reranker else k
+        if cfg.dedupe_threshold < 1.0:
+            limit = pool * 2 if cfg.use_mmr else max(k, pool)
+            fused = deduplicate(fused, threshold=cfg.dedupe_threshold, limit=limit)
         if cfg.use_mmr and self.embedder is not None and fused:
             head = fused[: pool * 2]
             vectors = self.embedder.embed([h.text for h in head])

@@ -62,3 +62,19 @@ def test_hit_keys_per_unit() -> None:
     assert hit_keys(pdf, "chunk") == ["x"]
     record = hit("y", source="corpus.jsonl#q1", external_id="q1")
     assert hit_keys(record, "doc") == ["q1"]
+
+
+def test_convex_fusion_keeps_score_margins() -> None:
+    from retrieval.fusion import convex_fusion
+
+    dense = [hit("a", dense_score=0.80), hit("b", dense_score=0.78), hit("c", dense_score=0.20)]
+    sparse = [hit("c", sparse_score=10.0), hit("b", sparse_score=9.0)]
+    fused = convex_fusion([dense, sparse], weights=[0.6, 0.4])
+    # a is missing from BM25, so it gets BM25's lowest normalised score (0.9), not zero
+    assert [h.chunk_id for h in fused] == ["a", "b", "c"]
+    a, b, c = fused
+    assert abs(a.fused_score - (0.6 * 1.0 + 0.4 * 0.9)) < 1e-9
+    assert abs(b.fused_score - (0.6 * 0.78 / 0.80 + 0.4 * 0.9)) < 1e-9
+    assert b.dense_score == 0.78 and b.sparse_score == 9.0
+    assert abs(c.fused_score - (0.6 * 0.25 + 0.4 * 1.0)) < 1e-9
+    assert convex_fusion([[], []]) == []
