@@ -147,3 +147,33 @@ class Hit:
             if value is not None:
                 return value
         return 0.0
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source an answer cites, with the snippet that supports it."""
+
+    n: int
+    chunk_id: str
+    document_id: str
+    source: str
+    title: str
+    page: int | None
+    section: str | None
+    snippet: str
+    char_start: int
+    char_end: int
+    kb: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A grounded answer: text with [n] markers, checked citations, and what could not be verified."""
+
+    text: str
+    abstained: bool
+    citations: tuple[Citation, ...]
+    unsupported_sentences: tuple[str, ...]
+    sources: tuple[Hit, ...]
+    timings: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+    query: str = ""
