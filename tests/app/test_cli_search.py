@@ -39,9 +39,12 @@ def test_search_and_eval(tmp_path: Path) -> None:
     run_kb(data, "ingest", str(corpus), "--kb", "shop")
     run_kb(data, "ingest", str(secret), "--kb", "shop", "--group", "managers")
 
-    hits = json.loads(run_kb(data, "search", "send back unopened item", "--kb", "shop", "--json").stdout)
+    hits = json.loads(
+        run_kb(data, "search", "send back unopened item", "--kb", "shop", "--json", reranker="auto").stdout
+    )
     assert hits[0]["external_id"] == "r1" and hits[0]["title"] == "Returns"
     assert set(hits[0]["scores"]) == {"dense", "sparse", "fused", "rerank"}
+    assert hits[0]["scores"]["rerank"] is not None  # the bundled rescorer ran
     assert {"chunk_id", "document_id", "source", "page", "section", "text"} <= set(hits[0])
 
     as_staff = json.loads(
@@ -67,10 +70,11 @@ def test_search_and_eval(tmp_path: Path) -> None:
             "--unit",
             "doc",
             "--json",
+            reranker="auto",
         ).stdout
     )
     variants = {r["variant"]: r for r in out["results"]}
-    assert {"bm25", "dense", "hybrid"} <= set(variants)
+    assert set(variants) == {"bm25", "dense", "hybrid", "hybrid+rerank"}
     for row in variants.values():
         assert row["queries"] == 3 and 0.0 <= row["ndcg@10"] <= 1.0 and row["p95_ms"] >= row["p50_ms"]
     assert variants["dense"]["recall@10"] == 1.0

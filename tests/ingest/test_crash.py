@@ -26,7 +26,7 @@ KB = [sys.executable, "-m", "app.cli"]
 
 def _env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-    env.update(KB_DATA_DIR=str(data_dir), KB_COMMIT_EVERY_CHUNKS="24")
+    env.update(KB_DATA_DIR=str(data_dir), KB_COMMIT_EVERY_CHUNKS="24", KB_RERANKER="none")
     return env
 
 
