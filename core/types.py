@@ -177,3 +177,4 @@ class Answer:
     sources: tuple[Hit, ...]
     timings: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
     query: str = ""
+    removed_citations: int = 0  # phantom [n] markers the model wrote and the checker removed

@@ -94,7 +94,7 @@ class Answerer:
         if not raw or NOT_COVERED.lower() in raw.lower().replace(" ", "_"):
             return self._abstain(query, hits, timings, start)
 
-        text, _phantoms = strip_phantoms(raw, len(hits))
+        text, phantoms = strip_phantoms(raw, len(hits))
         checks = check_answer(text, hits)
         factual = [c for c in checks if c.reason != "no factual claim"]
         supported = [c for c in factual if c.supported]
