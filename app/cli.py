@@ -247,9 +247,10 @@ def db_upgrade() -> None:
 
 
 def _register_more() -> None:
-    from app import cli_retrieval
+    from app import cli_generation, cli_retrieval
 
     cli_retrieval.register(app)
+    cli_generation.register(app)
 
 
 _register_more()

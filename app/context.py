@@ -93,3 +93,31 @@ class AppContext:
         return HybridRetriever(
             self.dense, self.sparse, reranker=self.reranker, embedder=self.embedder, config=config
         )
+
+    @cached_property
+    def generator(self):  # type: ignore[no-untyped-def]
+        from generation.backends.factory import build_generator
+
+        s = self.settings
+        return build_generator(
+            s.llm_backend,
+            model_path=s.llm_model_path,
+            profile=s.llm_profile,
+            models_dir=s.data_dir / "models",
+            n_ctx=s.llm_ctx,
+            n_threads=s.llm_threads,
+            device=s.embedding_device,
+            base_url=s.llm_base_url,
+            model=s.llm_model,
+            api_key=s.llm_api_key,
+        )
+
+    @cached_property
+    def answerer(self):  # type: ignore[no-untyped-def]
+        from generation.answerer import AnswerConfig, Answerer
+
+        s = self.settings
+        config = AnswerConfig(
+            k=s.answer_k, min_evidence=s.answer_min_evidence, max_tokens=s.answer_max_tokens
+        )
+        return Answerer(self.retriever, self.generator, config)

@@ -77,6 +77,25 @@ class Settings(BaseSettings):
     )
     rerank_top_n: int = Field(default=20, description="How many fused hits the reranker rescores.")
 
+    # Generation
+    llm_backend: Literal["llamacpp", "transformers", "openai", "echo"] = "llamacpp"
+    llm_profile: str = Field(
+        default="default", description="Bundled GGUF: default (1.5B), fast (0.5B), tiny."
+    )
+    llm_model_path: str | None = Field(
+        default=None, description="Any local .gguf file (llamacpp) or HF model folder (transformers)."
+    )
+    llm_base_url: str | None = Field(default=None, description="OpenAI-compatible server, e.g. vLLM.")
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_ctx: int = 4096
+    llm_threads: int | None = None
+    answer_k: int = Field(default=5, description="Passages given to the LLM.")
+    answer_min_evidence: float = Field(
+        default=0.35, description="Abstain when the best passage's dense cosine is below this."
+    )
+    answer_max_tokens: int = 384
+
     @model_validator(mode="after")
     def _expand(self) -> Settings:
         self.data_dir = self.data_dir.expanduser()

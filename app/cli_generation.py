@@ -1,0 +1,129 @@
+"""``kb ask`` and ``kb eval answers``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from app.cli_retrieval import eval_app, principal_from_flags
+from app.context import AppContext
+from core.errors import KBError
+from core.settings import Settings
+from core.types import Answer
+from retrieval.filters import SearchFilters
+
+err = Console(stderr=True, soft_wrap=True)
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    return {
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "citations": [
+            {
+                "n": c.n,
+                "document_id": c.document_id,
+                "source": c.source,
+                "title": c.title,
+                "page": c.page,
+                "section": c.section,
+                "snippet": c.snippet,
+                "char_start": c.char_start,
+                "char_end": c.char_end,
+            }
+            for c in answer.citations
+        ],
+        "unsupported_sentences": list(answer.unsupported_sentences),
+        "closest_sources": [{"source": h.source, "title": h.title, "page": h.page} for h in answer.sources]
+        if answer.abstained
+        else [],
+        "timings": {
+            "retrieval_ms": answer.timings.get("retrieval_ms"),
+            "first_token_ms": answer.timings.get("first_token_ms"),
+            "total_ms": answer.timings.get("total_ms"),
+            "tokens_per_s": answer.timings.get("tokens_per_s"),
+        },
+    }
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    kb: Annotated[list[str], typer.Option("--kb", help="Knowledge base (repeatable).")],
+    scenario: Annotated[
+        str, typer.Option(help="employee | customer_service | finance | retail")
+    ] = "employee",
+    tone: Annotated[str, typer.Option(help="friendly | formal | concise (customer_service)")] = "friendly",
+    user: Annotated[str | None, typer.Option("--user")] = None,
+    group: Annotated[list[str] | None, typer.Option("--group")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Answer a question from the knowledge base with checked citations (streams to the terminal)."""
+    ctx = AppContext(Settings())
+    filters = SearchFilters(kbs=tuple(kb))
+    out = Console()
+    on_token = None if as_json else (lambda delta: out.print(delta, end="", markup=False, highlight=False))
+    try:
+        answer = ctx.answerer.ask(
+            question,
+            filters=filters,
+            principal=principal_from_flags(user, group),
+            scenario=scenario,
+            tone=tone,
+            on_token=on_token,
+        )
+    except (KBError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        sys.stdout.write(json.dumps(answer_json(answer), ensure_ascii=False) + "\n")
+        return
+    out.print()
+    if answer.abstained:
+        out.print(f"\n[yellow]{answer.text}[/yellow]")
+        for hit in answer.sources:
+            out.print(f"  - {hit.title} ({hit.source}{', p.' + str(hit.page) if hit.page else ''})")
+        return
+    out.print("\n[bold]Final answer[/bold] (after citation checks):\n" + answer.text)
+    for c in answer.citations:
+        where = f"p.{c.page}" if c.page else (c.section or "")
+        out.print(f'[{c.n}] {c.title} ({c.source} {where}): "{c.snippet[:160]}"', markup=False)
+    for sentence in answer.unsupported_sentences:
+        out.print(f"[red]unsupported:[/red] {sentence}")
+
+
+@eval_app.command("answers")
+def eval_answers(
+    kb: Annotated[list[str], typer.Option("--kb")],
+    qa: Annotated[Path, typer.Option("--qa", exists=True, help="JSONL of {question, answer}")],
+    scenario: Annotated[str, typer.Option()] = "employee",
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Answer quality, citation support, abstention and timing over a Q&A file."""
+    from generation.evaluation import evaluate_answers, read_qa
+    from retrieval.evaluation import EVAL_PRINCIPAL
+
+    ctx = AppContext(Settings())
+    items = read_qa(qa)[:limit]
+    filters = SearchFilters(kbs=tuple(kb))
+    report = evaluate_answers(
+        items,
+        lambda q: ctx.answerer.ask(q, filters=filters, principal=EVAL_PRINCIPAL, scenario=scenario),
+        embed=ctx.embedder.embed,
+        progress=lambda done, total: err.print(f"\r{done}/{total}", end=""),
+    )
+    err.print()
+    if as_json:
+        sys.stdout.write(json.dumps(report) + "\n")
+    else:
+        for key, value in report.items():
+            Console().print(f"{key:>32}: {value}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ask")(ask)
