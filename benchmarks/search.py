@@ -112,7 +112,7 @@ def _copy_rerank_vectors(ctx: AppContext, seed_ids: list[str], rows: list[dict])
     fill_rerank_vectors(reranker.store, reranker.name, reranker.embed, kb_seed.id)
     seed_vecs = reranker.store.get(reranker.name, seed_ids)
     for start in range(0, len(rows), 5000):
-        part = rows[start:start + 5000]
+        part = rows[start : start + 5000]
         reranker.store.put(reranker.name, {r["id"]: seed_vecs[seed_ids[r["position"]]] for r in part})
 
 

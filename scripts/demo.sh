@@ -4,7 +4,7 @@
 # Re-running reuses what was built (unchanged files are skipped by content hash).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh cpu,postgres,dev
+bash scripts/bootstrap.sh cpu,postgres,dev,llm default
 export KB_DATA_DIR="${KB_DATA_DIR:-$PWD/data}"
 KB=.venv/bin/kb
 

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system_deps.sh
-bash scripts/bootstrap.sh cpu,postgres,dev
+bash scripts/bootstrap.sh cpu,postgres,dev,llm tiny
 
 PGDIR="$(mktemp -d /tmp/kb-pg.XXXXXX)"
 trap 'bash scripts/pg_throwaway.sh stop "$PGDIR"' EXIT
