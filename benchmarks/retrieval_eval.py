@@ -80,13 +80,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", action="append", choices=["contoso", "tatqa", "hetpqa"])
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--reranker", default="mpnet", help="reranker for hybrid+rerank (KB_RERANKER values)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     sets = eval_sets()
     chosen = args.set or ["contoso", "tatqa", "hetpqa"]
     out: dict[str, Any] = {}
     for name in chosen:
-        rows, ingest_s, rerank_s = run_ours(name, sets[name], {})
+        rows, ingest_s, rerank_s = run_ours(name, sets[name], {"reranker": args.reranker})
         if not args.no_baseline:
             from benchmarks.langchain_baseline import run_baseline
 
@@ -113,7 +114,7 @@ def main() -> None:
     lines = []
     for name, data in out.items():
         lines += [
-            f"\n### {name} ({sets[name].description.split('.')[0]}; unit: {data['unit']})\n",
+            f"\n### {name} ({sets[name].description.split(';')[0]}; unit: {data['unit']})\n",
             "| variant | nDCG@10 | Recall@10 | Recall@50 | MRR@10 | p50 ms | p95 ms |",
             "|---|---|---|---|---|---|---|",
         ]

@@ -131,7 +131,7 @@ def main() -> None:
     exact: dict[str, list[list[str]]] = {}
     for factory in ("Flat", "HNSW32"):
         with tempfile.TemporaryDirectory() as tmp:
-            ctx = AppContext(Settings(data_dir=Path(tmp)))
+            ctx = AppContext(Settings(data_dir=Path(tmp), reranker="mpnet"))
             t0 = time.perf_counter()
             build_corpus(ctx, args.chunks, factory)
             build_s = time.perf_counter() - t0

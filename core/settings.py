@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     mmr_lambda: float = 0.7
     reranker: str = Field(
         default="auto",
-        description="auto (bundled default) | none | a local cross-encoder dir (sentence-transformers).",
+        description="auto (mpnet rescorer on GPU, none on CPU) | mpnet | none | a local cross-encoder dir.",
     )
     rerank_top_n: int = Field(default=20, description="How many fused hits the reranker rescores.")
 

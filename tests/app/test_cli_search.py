@@ -40,7 +40,7 @@ def test_search_and_eval(tmp_path: Path) -> None:
     run_kb(data, "ingest", str(secret), "--kb", "shop", "--group", "managers")
 
     hits = json.loads(
-        run_kb(data, "search", "send back unopened item", "--kb", "shop", "--json", reranker="auto").stdout
+        run_kb(data, "search", "send back unopened item", "--kb", "shop", "--json", reranker="mpnet").stdout
     )
     assert hits[0]["external_id"] == "r1" and hits[0]["title"] == "Returns"
     assert set(hits[0]["scores"]) == {"dense", "sparse", "fused", "rerank"}
@@ -70,7 +70,7 @@ def test_search_and_eval(tmp_path: Path) -> None:
             "--unit",
             "doc",
             "--json",
-            reranker="auto",
+            reranker="mpnet",
         ).stdout
     )
     variants = {r["variant"]: r for r in out["results"]}
