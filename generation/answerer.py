@@ -9,7 +9,7 @@ from typing import Protocol
 
 from core.types import Answer, Hit, Principal
 from generation.backends.base import Generator
-from generation.citations import build_citations, check_answer, strip_phantoms
+from generation.citations import attribute_citations, build_citations, check_answer, strip_phantoms
 from generation.prompts import NOT_COVERED, build_messages, condense_messages
 from retrieval.filters import SearchFilters
 
@@ -95,6 +95,7 @@ class Answerer:
             return self._abstain(query, hits, timings, start)
 
         text, phantoms = strip_phantoms(raw, len(hits))
+        text = attribute_citations(text, hits)
         checks = check_answer(text, hits)
         factual = [c for c in checks if c.reason != "no factual claim"]
         supported = [c for c in factual if c.supported]

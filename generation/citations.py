@@ -11,7 +11,7 @@ from core.types import Citation, Hit
 
 _CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|\n+")
-_NUMBER = re.compile(r"(?<![\w.])[-+]?\$?\d[\d,]*(?:\.\d+)?%?")
+_NUMBER = re.compile(r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?%?")
 _FILLER = re.compile(
     r"^(hi|hello|dear|thanks|thank you|best regards|kind regards|regards|sincerely|i hope|please let|"
     r"feel free|let me know|if you have|is there anything)",
@@ -87,11 +87,60 @@ def check_sentence(sentence: str, passages: list[str], *, min_overlap: float = 0
     return True, ""
 
 
+def attribute_citations(text: str, hits: list[Hit], *, min_overlap: float = 0.6) -> str:
+    """Add a citation to each uncited factual sentence that one source clearly supports.
+
+    Small local models often state a sourced fact and forget the marker; the marker is added only
+    when the same support check that validates model-written citations passes for that source.
+    """
+    out: list[str] = []
+    for sentence in split_sentences(text):
+        if not _CITE.sub("", sentence).strip(" .,;:"):
+            continue  # a stray "[1], [2]" line
+        cited = [n for n in cited_numbers(sentence) if 1 <= n <= len(hits)]
+        if cited:
+            out.append(_recite(sentence, cited, hits))
+            continue
+        if _FILLER.match(sentence) or len(_content(sentence)) <= 2:
+            out.append(sentence)
+            continue
+        terms = _content(sentence)
+        best, best_overlap = 0, 0.0
+        for n, hit in enumerate(hits, start=1):
+            ok, _ = check_sentence(sentence, [hit.text], min_overlap=min_overlap)
+            overlap = len(terms & _content(hit.text)) / max(1, len(terms))
+            if ok and overlap > best_overlap:
+                best, best_overlap = n, overlap
+        if best:
+            stripped = sentence.rstrip()
+            end = stripped[-1] if stripped[-1:] in ".!?" else ""
+            sentence = f"{stripped[: len(stripped) - len(end)]} [{best}]{end}"
+        out.append(sentence)
+    return " ".join(out)
+
+
+def _recite(sentence: str, cited: list[int], hits: list[Hit]) -> str:
+    """Fix a sentence that cites the wrong passage: when its cited passages miss some of its numbers
+    but the retrieved passages together support it, also cite the passages that hold those numbers."""
+    ok, _ = check_sentence(sentence, [hits[n - 1].text for n in cited])
+    if ok or not check_sentence(sentence, [h.text for h in hits])[0]:
+        return sentence
+    missing = numbers_in(_CITE.sub(" ", sentence)) - numbers_in(" ".join(hits[n - 1].text for n in cited))
+    extra = [n for n, h in enumerate(hits, 1) if n not in cited and missing & numbers_in(h.text)]
+    if not extra:
+        return sentence
+    stripped = sentence.rstrip()
+    end = stripped[-1] if stripped[-1:] in ".!?" else ""
+    return f"{stripped[: len(stripped) - len(end)]}{''.join(f'[{n}]' for n in extra)}{end}"
+
+
 def check_answer(text: str, hits: list[Hit], *, min_overlap: float = 0.5) -> list[SentenceCheck]:
     """Check each sentence. Uncited sentences count as unsupported unless they are pleasantries
     or make no factual claim (no numbers and no key terms)."""
     checks: list[SentenceCheck] = []
     for sentence in split_sentences(text):
+        if not _CITE.sub("", sentence).strip(" .,;:"):
+            continue  # a bare "[1]" carries no claim of its own
         cited = tuple(n for n in cited_numbers(sentence) if 1 <= n <= len(hits))
         if cited:
             ok, reason = check_sentence(sentence, [hits[n - 1].text for n in cited], min_overlap=min_overlap)
