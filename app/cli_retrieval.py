@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -15,6 +15,7 @@ from app.context import AppContext
 from core.errors import KBError
 from core.settings import Settings
 from core.types import Hit, Principal
+from retrieval.evaluation import Unit
 from retrieval.filters import SearchFilters
 
 err = Console(stderr=True, soft_wrap=True)
@@ -122,7 +123,7 @@ def eval_retrieval(
         {name: searchers[name] for name in chosen},
         query_texts,
         read_qrels(qrels),
-        unit=unit,
+        unit=cast(Unit, unit),
         kb=kb,
         query_filters=query_filters,  # type: ignore[arg-type]
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -116,7 +116,7 @@ class Settings(BaseSettings):
         return self.data_dir / "uploads"
 
 
-def load_settings(settings_file: Path | None = None, **overrides: object) -> Settings:
+def load_settings(settings_file: Path | None = None, **overrides: Any) -> Settings:
     """Build settings from the environment (and an optional .env-style file), then overrides."""
     if settings_file is not None:
         return Settings(_env_file=settings_file, **overrides)  # type: ignore[call-arg]

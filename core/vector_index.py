@@ -76,7 +76,7 @@ class VectorIndex:
 
     def ids(self) -> np.ndarray:
         """All ids currently stored (int64)."""
-        return faiss.vector_to_array(faiss.downcast_index(self._index).id_map).astype(np.int64)
+        return faiss.vector_to_array(faiss.downcast_index(self._index).id_map).astype(np.int64)  # type: ignore[attr-defined]
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids) == 0:
@@ -135,11 +135,11 @@ class VectorIndex:
     def _search_params(self, selector: faiss.IDSelector | None) -> faiss.SearchParameters:
         # Approximate indexes search wider than FAISS's defaults (efSearch 16, nprobe 1): recall
         # matters more here than the last millisecond.
-        inner = faiss.downcast_index(faiss.downcast_index(self._index).index)
+        inner = faiss.downcast_index(faiss.downcast_index(self._index).index)  # type: ignore[attr-defined]
         if isinstance(inner, faiss.IndexHNSW):
-            params = faiss.SearchParametersHNSW(efSearch=128)
+            params = faiss.SearchParametersHNSW(efSearch=128)  # type: ignore[attr-defined]
         elif isinstance(inner, faiss.IndexIVF):
-            params = faiss.SearchParametersIVF(nprobe=16)
+            params = faiss.SearchParametersIVF(nprobe=16)  # type: ignore[call-arg]
         else:
             params = faiss.SearchParameters()
         if selector is not None:

@@ -6,6 +6,7 @@ import hashlib
 import re
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ class SentenceTransformerEmbedder:
         self.name = model_dir.name if model_dir.name != "model" else model_dir.parent.name
         self.batch_size = batch_size
         self._device = device
-        self._model = None
+        self._model: Any = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:

@@ -58,10 +58,15 @@ def gather(
     by_kb: dict[int, dict[int, Hit]] = {}
     for _, snap, _ in found:
         if snap.kb_id not in by_kb:
-            ids = [i for _, s, i in found if s.kb_id == snap.kb_id]
-            by_kb[snap.kb_id] = cache.hydrate(snap, ids, principal, filters)
+            kb_ids = [i for _, s, i in found if s.kb_id == snap.kb_id]
+            by_kb[snap.kb_id] = cache.hydrate(snap, kb_ids, principal, filters)
     for score, snap, vid in found:
         hit = by_kb[snap.kb_id].get(vid)
         if hit is not None:
-            hits.append(replace(hit, **{score_field: score}))
+            scored = (
+                replace(hit, dense_score=score)
+                if score_field == "dense_score"
+                else replace(hit, sparse_score=score)
+            )
+            hits.append(scored)
     return hits

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ class CrossEncoderReranker:
         self.model_dir = path
         self.batch_size = batch_size
         self._device = device
-        self._model = None
+        self._model: Any = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -74,7 +75,7 @@ class BiEncoderRescorer:
         self.store = store
         self.weight = weight
         self._device = device
-        self._model = None
+        self._model: Any = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:

@@ -5,6 +5,10 @@ cd "$(dirname "$0")/.."
 bash scripts/system_deps.sh
 bash scripts/bootstrap.sh cpu,postgres,dev,llm tiny
 
+echo "lint: ruff + mypy" >&2
+.venv/bin/ruff check .
+.venv/bin/mypy
+
 PGDIR="$(mktemp -d /tmp/kb-pg.XXXXXX)"
 trap 'bash scripts/pg_throwaway.sh stop "$PGDIR"' EXIT
 KB_TEST_POSTGRES_URL="$(bash scripts/pg_throwaway.sh start "$PGDIR" "${KB_TEST_PG_PORT:-55432}")"
