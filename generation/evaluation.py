@@ -70,6 +70,8 @@ def evaluate_answers(
     abstained_answerable = abstained_unanswerable = 0
     for n, item in enumerate(items, 1):
         answer = ask(item.question)
+        if progress:
+            progress(n, len(items))
         if answer.timings.get("first_token_ms"):
             first_tokens.append(answer.timings["first_token_ms"])
             tps.append(answer.timings.get("tokens_per_s", 0.0))
@@ -91,8 +93,6 @@ def evaluate_answers(
         if embed is not None and not answer.abstained:
             vecs = embed([re.sub(r"\[\d+\]", "", answer.text), item.answer])
             sims.append(float(vecs[0] @ vecs[1]))
-        if progress:
-            progress(n, len(items))
     unanswerable = len(items) - len(answerable)
 
     def pct(values: list[float], q: int) -> float | None:
