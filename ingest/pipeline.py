@@ -11,20 +11,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 
 from core.catalog import Catalog
-from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase, utcnow
+from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase
 from core.errors import ConfigError, KBError, LoaderError
 from core.index_store import IndexStore
 from core.settings import Settings
 from core.sparse_index import SparseIndex
-from core.types import Chunk, Document, chunk_id, document_id, vector_id
+from core.types import document_id
+from ingest.batch import Batch, NewDoc, chunk_rows, write_rows
 from ingest.chunking import Chunker
 from ingest.embedder import Embedder
 from ingest.jobs import FileOutcome, IngestReport, JobTracker
@@ -45,41 +45,6 @@ class _Existing:
     file_hash: str | None
     groups: list[str]
     tags: list[str]
-
-
-@dataclass
-class _NewDoc:
-    doc: Document
-    file: SourceFile
-    file_hash: str
-    chunks: list[Chunk]
-    version: int
-
-
-@dataclass
-class _Batch:
-    """Work waiting for the next commit."""
-
-    new_docs: list[_NewDoc] = field(default_factory=list)
-    vectors: list[np.ndarray] = field(default_factory=list)
-    embedded: int = 0  # how many chunks of new_docs (in order) already have vectors
-    remove_doc_ids: set[str] = field(default_factory=set)  # replaced or deleted: old chunks go
-    delete_doc_ids: set[str] = field(default_factory=set)  # deleted: the row goes too
-    failed_rows: list[dict[str, Any]] = field(default_factory=list)
-    meta_updates: list[tuple[str, str]] = field(default_factory=list)  # (doc id, file hash)
-    groups: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-
-    @property
-    def chunk_count(self) -> int:
-        return sum(len(d.chunks) for d in self.new_docs)
-
-    def pending_texts(self) -> list[str]:
-        texts = [c.text for d in self.new_docs for c in d.chunks]
-        return texts[self.embedded :]
-
-    def empty(self) -> bool:
-        return not (self.new_docs or self.remove_doc_ids or self.failed_rows or self.meta_updates)
 
 
 class IngestionPipeline:
@@ -138,7 +103,7 @@ class IngestionPipeline:
             kb = session.get(KnowledgeBase, row.kb_id)
         assert kb is not None
         with self.store.lock(kb.id):
-            batch = _Batch(remove_doc_ids={doc_id}, delete_doc_ids={doc_id})
+            batch = Batch(remove_doc_ids={doc_id}, delete_doc_ids={doc_id})
             self._commit(kb, batch, report=None)
             self.refresh_sparse(kb.id)
         return row
@@ -184,7 +149,7 @@ class IngestionPipeline:
         self._check_model(kb)
         self.store.cleanup(kb.id, kb.index_version)
         existing = self._existing(kb.id)
-        batch = _Batch(groups=groups, tags=tags)
+        batch = Batch(groups=groups, tags=tags)
         last_update = time.monotonic()
         for done, file in enumerate(files):
             if progress:
@@ -194,7 +159,7 @@ class IngestionPipeline:
                 self._embed_pending(batch)
             if batch.chunk_count >= self.settings.commit_every_chunks:
                 kb = self._commit(kb, batch, report)
-                batch = _Batch(groups=groups, tags=tags)
+                batch = Batch(groups=groups, tags=tags)
             if time.monotonic() - last_update > 0.5:
                 self.jobs.update(report.job_id, report, done + 1)
                 last_update = time.monotonic()
@@ -228,7 +193,7 @@ class IngestionPipeline:
         kb: KnowledgeBase,
         file: SourceFile,
         old: list[_Existing],
-        batch: _Batch,
+        batch: Batch,
         report: IngestReport,
     ) -> None:
         file_hash = file.sha256()
@@ -275,7 +240,7 @@ class IngestionPipeline:
                 continue
             if prev:
                 batch.remove_doc_ids.add(doc_id)
-            batch.new_docs.append(_NewDoc(doc, file, file_hash, chunks, 0))
+            batch.new_docs.append(NewDoc(doc, file, file_hash, chunks, 0))
             chunks_added += len(chunks)
         gone = set(old_by_id)  # records that vanished from a multi-record file
         batch.remove_doc_ids |= gone
@@ -290,7 +255,7 @@ class IngestionPipeline:
         file_hash: str,
         old: list[_Existing],
         reason: str,
-        batch: _Batch,
+        batch: Batch,
         report: IngestReport,
     ) -> None:
         report.record(FileOutcome(file.source, "failed", error=reason))
@@ -307,13 +272,13 @@ class IngestionPipeline:
             }
         )
 
-    def _embed_pending(self, batch: _Batch) -> None:
+    def _embed_pending(self, batch: Batch) -> None:
         texts = batch.pending_texts()
         if texts:
             batch.vectors.append(self.embedder.embed(texts))
             batch.embedded += len(texts)
 
-    def _commit(self, kb: KnowledgeBase, batch: _Batch, report: IngestReport | None) -> KnowledgeBase:
+    def _commit(self, kb: KnowledgeBase, batch: Batch, report: IngestReport | None) -> KnowledgeBase:
         """Write the batch: new index version on disk, then one SQL transaction makes it live."""
         if batch.empty():
             return kb
@@ -328,18 +293,18 @@ class IngestionPipeline:
                 if batch.remove_doc_ids
                 else []
             )
-            chunk_rows, vids = self._chunk_rows(kb_row, batch)
-            touches_vectors = bool(old_vids or chunk_rows)
+            rows, vids = chunk_rows(kb_row, batch)
+            touches_vectors = bool(old_vids or rows)
             new_version = kb_row.index_version + 1 if touches_vectors else kb_row.index_version
             if touches_vectors:
                 index = self.store.load_vectors(
-                    kb.id, kb_row.index_version, self.embedder.dim, expected_size=len(chunk_rows)
+                    kb.id, kb_row.index_version, self.embedder.dim, expected_size=len(rows)
                 )
                 index.remove(np.asarray(old_vids, np.int64))
-                if chunk_rows:
+                if rows:
                     index.add(np.asarray(vids, np.int64), np.vstack(batch.vectors))
                 self.store.save_vectors(kb.id, new_version, index)
-            self._write_rows(session, kb_row, batch, chunk_rows)
+            write_rows(session, kb_row, batch, rows)
             kb_row.index_version = new_version
             kb_row.embedding_model = kb_row.embedding_model or self.embedder.name
             kb_row.dim = kb_row.dim or self.embedder.dim
@@ -347,71 +312,3 @@ class IngestionPipeline:
         if report is not None:
             self.jobs.update(report.job_id, report, len(report.files))
         return kb_row
-
-    def _chunk_rows(self, kb: KnowledgeBase, batch: _Batch) -> tuple[list[dict[str, Any]], list[int]]:
-        rows: list[dict[str, Any]] = []
-        for new in batch.new_docs:
-            doc_id = document_id(kb.name, new.doc.source)
-            for chunk in new.chunks:
-                cid = chunk_id(kb.name, new.doc.source, chunk.position, chunk.text)
-                rows.append(
-                    {
-                        "id": cid,
-                        "document_id": doc_id,
-                        "kb_id": kb.id,
-                        "vector_id": vector_id(cid),
-                        "position": chunk.position,
-                        "text": chunk.text,
-                        "kind": chunk.kind,
-                        "page": chunk.page,
-                        "page_end": chunk.page_end,
-                        "heading_path": list(chunk.heading_path),
-                        "char_start": chunk.char_start,
-                        "char_end": chunk.char_end,
-                    }
-                )
-        return rows, [r["vector_id"] for r in rows]
-
-    def _write_rows(
-        self, session: Any, kb: KnowledgeBase, batch: _Batch, chunk_rows: list[dict[str, Any]]
-    ) -> None:
-        if batch.remove_doc_ids:
-            session.execute(delete(ChunkRow).where(ChunkRow.document_id.in_(batch.remove_doc_ids)))
-        if batch.delete_doc_ids:
-            session.execute(delete(DocumentRow).where(DocumentRow.id.in_(batch.delete_doc_ids)))
-        groups, tags = batch.groups, batch.tags
-        now = utcnow()
-        for new in batch.new_docs:
-            doc = new.doc
-            doc_id = document_id(kb.name, doc.source)
-            row = session.get(DocumentRow, doc_id) or DocumentRow(id=doc_id, kb_id=kb.id, source=doc.source)
-            session.add(row)
-            row.path, row.title, row.format = new.file.source, doc.title[:1024], doc.format
-            row.external_id, row.content_hash = doc.external_id, doc.content_hash
-            row.version = (row.version or 0) + 1
-            row.status, row.error = "ready", None
-            row.access_groups, row.scenario_tags = groups, tags
-            row.meta = {**doc.metadata, "file_hash": new.file_hash}
-            row.page_count, row.chunk_count, row.size_bytes = doc.page_count, len(new.chunks), new.file.size
-            row.updated_at = now
-        session.flush()
-        if chunk_rows:
-            session.execute(insert(ChunkRow), chunk_rows)
-        for failed in batch.failed_rows:
-            row = session.get(DocumentRow, failed["id"]) or DocumentRow(
-                id=failed["id"], kb_id=kb.id, source=failed["source"]
-            )
-            session.add(row)
-            row.path, row.title, row.status, row.error = (
-                failed["path"],
-                Path(failed["path"]).stem,
-                "failed",
-                failed["error"],
-            )
-            row.meta, row.size_bytes, row.chunk_count = {"file_hash": failed["file_hash"]}, failed["size"], 0
-            row.access_groups, row.scenario_tags, row.updated_at = groups, tags, now
-        for doc_id, file_hash in batch.meta_updates:
-            row = session.get(DocumentRow, doc_id)
-            if row is not None:
-                row.access_groups, row.scenario_tags, row.updated_at = groups, tags, now
-                row.meta = {**(row.meta or {}), "file_hash": file_hash}
