@@ -122,7 +122,8 @@ def eval_answers(
         sys.stdout.write(json.dumps(report) + "\n")
     else:
         for key, value in report.items():
-            Console().print(f"{key:>32}: {value}")
+            if key != "per_question":
+                Console().print(f"{key:>32}: {value}")
 
 
 def register(app: typer.Typer) -> None:

@@ -68,10 +68,21 @@ def evaluate_answers(
     cited_sentences = supported = phantoms_removed = phantoms_left = 0
     answerable = [i for i in items if i.answer is not None]
     abstained_answerable = abstained_unanswerable = 0
+    rows: list[dict[str, Any]] = []
     for n, item in enumerate(items, 1):
         answer = ask(item.question)
         if progress:
             progress(n, len(items))
+        rows.append(
+            {
+                "question": item.question,
+                "answerable": item.answer is not None,
+                "abstained": answer.abstained,
+                "answer": answer.text,
+                "citations": [c.n for c in answer.citations],
+                "unsupported_sentences": list(answer.unsupported_sentences),
+            }
+        )
         if answer.timings.get("first_token_ms"):
             first_tokens.append(answer.timings["first_token_ms"])
             tps.append(answer.timings.get("tokens_per_s", 0.0))
@@ -116,4 +127,5 @@ def evaluate_answers(
         "first_token_ms_p95": pct(first_tokens, 95),
         "total_ms_p50": pct(totals, 50),
         "tokens_per_s_mean": round(float(np.mean(tps)), 2) if tps else None,
+        "per_question": rows,
     }
