@@ -71,7 +71,7 @@ class Answerer:
         hits = self.retriever.search(query, k=self.config.k, filters=filters, principal=principal)
         retrieval_ms = (time.perf_counter() - start) * 1000
         timings = {"retrieval_ms": round(retrieval_ms, 1)}
-        evidence = max((h.dense_score or 0.0 for h in hits), default=0.0)
+        evidence = self._evidence(hits)
         if not hits or evidence < self.config.min_evidence:
             return self._abstain(query, hits, timings, start)
 
@@ -111,6 +111,14 @@ class Answerer:
             timings=timings,
             query=query,
         )
+
+    def _evidence(self, hits: list[Hit]) -> float:
+        """Best dense cosine among the hits; hits found by BM25 alone (exact terms, no dense score)
+        count as just enough evidence to let the model and the citation checker decide."""
+        dense = [h.dense_score for h in hits if h.dense_score is not None]
+        if dense:
+            return max(dense)
+        return self.config.min_evidence if any(h.sparse_score for h in hits) else 0.0
 
     def _abstain(self, query: str, hits: list[Hit], timings: dict[str, float], start: float) -> Answer:
         timings["total_ms"] = round((time.perf_counter() - start) * 1000, 1)
