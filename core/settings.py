@@ -5,12 +5,15 @@ Nothing else in the code base reads ``os.environ``; pass ``Settings`` down expli
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import ConfigError
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "kb-platform"
 
@@ -117,7 +120,11 @@ class Settings(BaseSettings):
 
 
 def load_settings(settings_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build settings from the environment (and an optional .env-style file), then overrides."""
-    if settings_file is not None:
-        return Settings(_env_file=settings_file, **overrides)  # type: ignore[call-arg]
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Settings from ``KB_*`` variables and an optional .env-style file (``settings_file``, else the
+    file named by ``KB_SETTINGS_FILE``); environment variables win over the file."""
+    path = settings_file or os.environ.get("KB_SETTINGS_FILE")
+    if path:
+        if not Path(path).is_file():
+            raise ConfigError(f"settings file {path} does not exist; fix KB_SETTINGS_FILE or create it")
+        return Settings(_env_file=path, **overrides)  # type: ignore[call-arg]
+    return Settings(**overrides)

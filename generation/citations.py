@@ -111,11 +111,7 @@ def attribute_citations(text: str, hits: list[Hit], *, min_overlap: float = 0.6)
             overlap = len(terms & _content(hit.text)) / max(1, len(terms))
             if ok and overlap > best_overlap:
                 best, best_overlap = n, overlap
-        if best:
-            stripped = sentence.rstrip()
-            end = stripped[-1] if stripped[-1:] in ".!?" else ""
-            sentence = f"{stripped[: len(stripped) - len(end)]} [{best}]{end}"
-        out.append(sentence)
+        out.append(_append_citations(sentence, [best]) if best else sentence)
     return " ".join(out)
 
 
@@ -127,11 +123,16 @@ def _recite(sentence: str, cited: list[int], hits: list[Hit]) -> str:
         return sentence
     missing = numbers_in(_CITE.sub(" ", sentence)) - numbers_in(" ".join(hits[n - 1].text for n in cited))
     extra = [n for n, h in enumerate(hits, 1) if n not in cited and missing & numbers_in(h.text)]
-    if not extra:
-        return sentence
+    return _append_citations(sentence, extra) if extra else sentence
+
+
+def _append_citations(sentence: str, numbers: list[int]) -> str:
+    """``[n]`` markers placed before the sentence's final punctuation."""
     stripped = sentence.rstrip()
     end = stripped[-1] if stripped[-1:] in ".!?" else ""
-    return f"{stripped[: len(stripped) - len(end)]}{''.join(f'[{n}]' for n in extra)}{end}"
+    body = stripped[: len(stripped) - len(end)]
+    space = "" if body.endswith("]") else " "
+    return f"{body}{space}{''.join(f'[{n}]' for n in numbers)}{end}"
 
 
 def check_answer(text: str, hits: list[Hit], *, min_overlap: float = 0.5) -> list[SentenceCheck]:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -38,6 +38,29 @@ def hit_keys(hit: Hit, unit: Unit) -> list[str]:
         return [name]
     last = hit.metadata.get("page_end") or hit.page
     return [f"{name}#page={p}" for p in range(hit.page, int(last) + 1)]
+
+
+class _Searches(Protocol):
+    def search(
+        self, query: str, *, k: int, filters: SearchFilters, principal: Principal | None
+    ) -> list[Hit]: ...
+
+
+def variant_searchers(
+    dense: _Searches, sparse: _Searches, hybrid: Any, *, with_rerank: bool
+) -> dict[str, SearchFn]:
+    """One search function per pipeline variant, all as the evaluation principal (an admin)."""
+    p = EVAL_PRINCIPAL
+    searchers: dict[str, SearchFn] = {
+        "bm25": lambda q, n, f: sparse.search(q, k=n, filters=f, principal=p),
+        "dense": lambda q, n, f: dense.search(q, k=n, filters=f, principal=p),
+        "hybrid": lambda q, n, f: hybrid.search(q, k=n, filters=f, principal=p, rerank=False),
+    }
+    if with_rerank:
+        searchers["hybrid+rerank"] = lambda q, n, f: hybrid.search(
+            q, k=n, filters=f, principal=p, rerank=True
+        )
+    return searchers
 
 
 @dataclass

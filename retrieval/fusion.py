@@ -12,6 +12,17 @@ from core.types import Hit
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+def _merge(prev: Hit | None, hit: Hit) -> Hit:
+    """The same chunk found by another retriever: keep the scores each one gave it."""
+    if prev is None:
+        return hit
+    return replace(
+        prev,
+        dense_score=prev.dense_score if prev.dense_score is not None else hit.dense_score,
+        sparse_score=prev.sparse_score if prev.sparse_score is not None else hit.sparse_score,
+    )
+
+
 def reciprocal_rank_fusion(
     rankings: list[list[Hit]], *, weights: list[float] | None = None, k: int = 60
 ) -> list[Hit]:
@@ -22,15 +33,7 @@ def reciprocal_rank_fusion(
     for ranking, weight in zip(rankings, weights, strict=True):
         for rank, hit in enumerate(ranking, start=1):
             fused[hit.chunk_id] = fused.get(hit.chunk_id, 0.0) + weight / (k + rank)
-            prev = merged.get(hit.chunk_id)
-            if prev is None:
-                merged[hit.chunk_id] = hit
-            else:  # the same chunk from another list: keep both scores
-                merged[hit.chunk_id] = replace(
-                    prev,
-                    dense_score=prev.dense_score if prev.dense_score is not None else hit.dense_score,
-                    sparse_score=prev.sparse_score if prev.sparse_score is not None else hit.sparse_score,
-                )
+            merged[hit.chunk_id] = _merge(merged.get(hit.chunk_id), hit)
     order = sorted(fused, key=lambda cid: -fused[cid])
     return [replace(merged[cid], fused_score=fused[cid]) for cid in order]
 
@@ -55,16 +58,7 @@ def convex_fusion(rankings: list[list[Hit]], *, weights: list[float] | None = No
         top = max(scores.values(), default=0.0)
         normalised.append({cid: (v / top if top > 0 else 0.0) for cid, v in scores.items()})
         for hit in ranking:
-            prev = merged.get(hit.chunk_id)
-            merged[hit.chunk_id] = (
-                hit
-                if prev is None
-                else replace(
-                    prev,
-                    dense_score=prev.dense_score if prev.dense_score is not None else hit.dense_score,
-                    sparse_score=prev.sparse_score if prev.sparse_score is not None else hit.sparse_score,
-                )
-            )
+            merged[hit.chunk_id] = _merge(merged.get(hit.chunk_id), hit)
     floors = [min(n.values(), default=0.0) for n in normalised]
     fused = {
         cid: sum(w * n.get(cid, floor) for w, n, floor in zip(weights, normalised, floors, strict=True))

@@ -68,7 +68,7 @@ class HybridRetriever:
             fused = convex_fusion([dense, sparse], weights=weights)
         pool = max(k, cfg.rerank_top_n) if rerank and self.reranker else k
         if cfg.dedupe_threshold < 1.0:
-            limit = pool * 2 if cfg.use_mmr else max(k, pool)
+            limit = pool * 2 if cfg.use_mmr else pool
             fused = deduplicate(fused, threshold=cfg.dedupe_threshold, limit=limit)
         if cfg.use_mmr and self.embedder is not None and fused:
             head = fused[: pool * 2]

@@ -19,6 +19,19 @@ def read_queries(path: Path) -> dict[str, str]:
     return queries
 
 
+def read_query_filters(path: Path, key: str) -> dict[str, dict[str, str]]:
+    """{query id: {key: value}} from each query's ``metadata[key]`` (e.g. the product it is about)."""
+    out: dict[str, dict[str, str]] = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                record = json.loads(line)
+                value = (record.get("metadata") or {}).get(key)
+                if value is not None:
+                    out[str(record["_id"])] = {key: value}
+    return out
+
+
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     """BEIR qrels TSV (``query-id  corpus-id  score``, header optional) → {qid: {corpus id: grade}}."""
     qrels: dict[str, dict[str, int]] = {}

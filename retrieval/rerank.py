@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,7 @@ import numpy as np
 from core.errors import ConfigError
 from core.models import torch_device
 from core.types import Hit
-from retrieval.rerank_store import RerankVectorStore
-
-
-def _body(hit: Hit) -> str:
-    return hit.text
+from retrieval.rerank_store import RerankVectorStore, fill_rerank_vectors
 
 
 class CrossEncoderReranker:
@@ -51,7 +48,7 @@ class CrossEncoderReranker:
         self.warm_up()
         assert self._model is not None
         scores = np.asarray(
-            self._model.predict([(query, _body(h)) for h in hits], batch_size=self.batch_size),
+            self._model.predict([(query, h.text) for h in hits], batch_size=self.batch_size),
             dtype=np.float32,
         ).reshape(len(hits), -1)[:, -1]
         order = np.argsort(-scores, kind="stable")[:top_k]
@@ -96,6 +93,10 @@ class BiEncoderRescorer:
             self._model.encode(texts, batch_size=16, normalize_embeddings=True, convert_to_numpy=True),
             dtype=np.float32,
         )
+
+    def index_kb(self, kb_id: int, progress: Callable[[int, int], None] | None = None) -> int:
+        """Store vectors for every chunk of the knowledge base that lacks one; returns how many."""
+        return fill_rerank_vectors(self.store, self.name, self.embed, kb_id, progress=progress)
 
     def rerank(self, query: str, hits: list[Hit], *, top_k: int) -> list[Hit]:
         if not hits:

@@ -27,3 +27,20 @@ def test_settings_defaults(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert Settings(data_dir=tmp_path, database_url="postgresql+psycopg://x@h/db").sqlalchemy_url.startswith(
         "postgresql"
     )
+
+
+def test_settings_file_and_environment(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from core.errors import ConfigError
+    from core.settings import load_settings
+
+    env_file = tmp_path / "kb.env"
+    env_file.write_text(f"KB_DATA_DIR={tmp_path / 'from-file'}\nKB_RERANKER=none\n")
+    monkeypatch.setenv("KB_SETTINGS_FILE", str(env_file))
+    monkeypatch.setenv("KB_RERANKER", "mpnet")
+    settings = load_settings()
+    assert settings.data_dir == tmp_path / "from-file" and settings.reranker == "mpnet"  # env wins
+    monkeypatch.setenv("KB_SETTINGS_FILE", str(tmp_path / "missing.env"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings()
