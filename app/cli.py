@@ -21,6 +21,7 @@ from app.context import AppContext
 from core.db import DocumentRow
 from core.errors import ConflictError, KBError
 from core.settings import load_settings
+from core.types import EVERYONE
 
 app = typer.Typer(no_args_is_help=True, help="Enterprise knowledge-base assistant.", add_completion=False)
 bases_app = typer.Typer(no_args_is_help=True, help="Create, list and delete knowledge bases.")
@@ -55,13 +56,17 @@ def bases_create(
         str, typer.Option(help="customer_service | finance | retail | employee")
     ] = "employee",
     description: str = "",
+    read_group: Annotated[
+        list[str] | None,
+        typer.Option("--read-group", help="Group that may read it (repeatable); default: everyone."),
+    ] = None,
     exist_ok: Annotated[bool, typer.Option("--exist-ok", help="Succeed if it already exists.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Create a knowledge base."""
     ctx = _context()
     try:
-        kb = ctx.catalog.create(name, scenario, description)
+        kb = ctx.catalog.create(name, scenario, description, read_groups=read_group or [EVERYONE])
     except ConflictError as exc:
         if not exist_ok:
             _fail(str(exc), 2)
@@ -242,10 +247,11 @@ def db_upgrade() -> None:
 
 
 def _register_more() -> None:
-    from app import cli_generation, cli_retrieval
+    from app import cli_api, cli_generation, cli_retrieval
 
     cli_retrieval.register(app)
     cli_generation.register(app)
+    cli_api.register(app)
 
 
 _register_more()

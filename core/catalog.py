@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 
 from core.db import Database, DocumentRow, KnowledgeBase
 from core.errors import ConflictError, NotFoundError
 from core.index_store import IndexStore
+from core.types import EVERYONE
 
 SCENARIOS = ("customer_service", "finance", "retail", "employee")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -36,13 +38,22 @@ class Catalog:
         self.db = db
         self.store = store
 
-    def create(self, name: str, scenario: str = "employee", description: str = "") -> KnowledgeBase:
+    def create(
+        self,
+        name: str,
+        scenario: str = "employee",
+        description: str = "",
+        read_groups: Sequence[str] = (EVERYONE,),
+    ) -> KnowledgeBase:
+        """A new, empty base. ``read_groups``: who may read it (``everyone``; ``[]`` = admins only)."""
         validate_kb_name(name)
         validate_scenario(scenario)
         with self.db.session() as session:
             if session.scalar(select(KnowledgeBase).where(KnowledgeBase.name == name)):
                 raise ConflictError(f"knowledge base {name!r} already exists")
-            kb = KnowledgeBase(name=name, scenario=scenario, description=description)
+            kb = KnowledgeBase(
+                name=name, scenario=scenario, description=description, read_groups=sorted(set(read_groups))
+            )
             session.add(kb)
             session.flush()
             return kb
@@ -76,6 +87,7 @@ class Catalog:
                     "name": kb.name,
                     "scenario": kb.scenario,
                     "description": kb.description,
+                    "read_groups": list(kb.read_groups or []),
                     "documents": int(counts.get(kb.id, 0)),
                     "chunks": int(chunk_counts.get(kb.id, 0)),
                     "index_version": kb.index_version,
@@ -83,6 +95,27 @@ class Catalog:
                 }
                 for kb in rows
             ]
+
+    def update(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        scenario: str | None = None,
+        read_groups: Sequence[str] | None = None,
+    ) -> KnowledgeBase:
+        """Change a base's description, scenario or read groups (takes effect on the next search)."""
+        with self.db.session() as session:
+            kb = session.scalar(select(KnowledgeBase).where(KnowledgeBase.name == name))
+            if kb is None:
+                raise NotFoundError(f"knowledge base {name!r} does not exist")
+            if description is not None:
+                kb.description = description
+            if scenario is not None:
+                kb.scenario = validate_scenario(scenario)
+            if read_groups is not None:
+                kb.read_groups = sorted(set(read_groups))
+            return kb
 
     def delete(self, name: str) -> None:
         kb = self.get(name)

@@ -99,6 +99,16 @@ class Settings(BaseSettings):
     )
     answer_max_tokens: int = 384
 
+    # API service
+    api_url: str = Field(default="http://127.0.0.1:8000", description="Where the UI finds the API.")
+    session_hours: float = Field(default=12.0, description="Lifetime of a login session token.")
+    metrics_public: bool = Field(default=False, description="Serve /metrics without a token.")
+    upload_max_files: int = Field(default=50, description="Files per upload request.")
+    job_max_attempts: int = Field(
+        default=3, description="Times an ingestion job is started before it is marked failed."
+    )
+    eval_max_questions: int = Field(default=50, description="Questions per API evaluation run.")
+
     @model_validator(mode="after")
     def _expand(self) -> Settings:
         self.data_dir = self.data_dir.expanduser()

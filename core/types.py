@@ -111,6 +111,9 @@ def document_id(kb: str, source: str) -> str:
     return sha256_hex(f"{kb}\x1f{source}")[:32]
 
 
+EVERYONE = "everyone"  # the knowledge-base read group every signed-in principal belongs to
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is asking: a user id and the access groups they belong to. ``admin`` reads everything."""

@@ -75,10 +75,14 @@ class IngestionPipeline:
         sync: bool = False,
         progress: ProgressFn | None = None,
         job_id: str | None = None,
+        files: list[SourceFile] | None = None,
     ) -> IngestReport:
-        """Ingest files and folders into ``kb_name``; returns what happened to each file."""
+        """Ingest files and folders into ``kb_name``; returns what happened to each file.
+
+        ``files`` (instead of ``paths``) gives each file's citation source explicitly, e.g. to
+        re-ingest a document under the source it already has."""
         kb = self.catalog.get(kb_name)
-        files = expand_paths(paths)
+        files = files if files is not None else expand_paths(paths)
         job_id = job_id or self.jobs.create(kb.id, len(files))
         report = IngestReport(job_id=job_id)
         with self.store.lock(kb.id):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.types import Principal
+from core.types import EVERYONE, Principal
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,16 @@ class SearchFilters:
     document_ids: frozenset[str] | None = None
     tags: frozenset[str] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def can_read_kb(read_groups: list[str] | tuple[str, ...], principal: Principal | None) -> bool:
+    """A knowledge base is readable by admins, by everyone when it lists ``EVERYONE``, and otherwise
+    by members of one of its read groups. An empty list means admins only (fail closed)."""
+    if principal is None:
+        return False
+    if principal.admin or EVERYONE in read_groups:
+        return True
+    return not principal.groups.isdisjoint(read_groups)
 
 
 def can_read(doc_groups: list[str] | tuple[str, ...], principal: Principal | None) -> bool:

@@ -19,7 +19,7 @@ from core.index_store import IndexStore
 from core.sparse_index import SparseIndex, SparseIndexError
 from core.types import Hit, Principal
 from core.vector_index import VectorIndex
-from retrieval.filters import SearchFilters, can_read, matches
+from retrieval.filters import SearchFilters, can_read, can_read_kb, matches
 
 
 @dataclass
@@ -43,6 +43,7 @@ class KbSnapshot:
     chunk_vids: np.ndarray  # int64 vector ids, sorted
     chunk_doc: np.ndarray  # index into docs, aligned with chunk_vids
     docs: list[_Doc]
+    read_groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self._public = all(not d.groups for d in self.docs)
@@ -53,8 +54,9 @@ class KbSnapshot:
 
         Cached per (groups, filters) for this snapshot, so repeated callers pay a dict lookup.
         """
-        if principal is None:
+        if not can_read_kb(self.read_groups, principal):
             return np.zeros(0, np.int64)
+        assert principal is not None
         unfiltered = filters.document_ids is None and filters.tags is None and not filters.metadata
         if unfiltered and (principal.admin or self._public):
             return None
@@ -92,6 +94,7 @@ class SnapshotCache:
         self._lock = threading.Lock()
 
     def _probe(self, name: str) -> tuple[int, int, tuple[Any, ...]]:
+        """(kb id, live version, marker): the marker changes whenever the snapshot must reload."""
         with self.db.session() as session:
             kb = session.scalar(select(KnowledgeBase).where(KnowledgeBase.name == name))
             if kb is None:
@@ -101,7 +104,8 @@ class SnapshotCache:
                     DocumentRow.kb_id == kb.id
                 )
             ).one()
-            return kb.id, kb.index_version, (kb.index_version, kb.dim, *marker)
+            read_groups = tuple(sorted(kb.read_groups or []))
+            return kb.id, kb.index_version, (kb.index_version, kb.dim, read_groups, *marker)
 
     def get(self, name: str) -> KbSnapshot:
         kb_id, version, marker = self._probe(name)
@@ -136,7 +140,8 @@ class SnapshotCache:
         same_version = old is not None and old.version == version and old.kb_id == kb_id
         vectors = old.vectors if same_version and old else self._load_vectors(kb_id, version)
         sparse = old.sparse if same_version and old else self._load_sparse(kb_id, version)
-        return KbSnapshot(kb_id, name, version, marker, vectors, sparse, vids, doc_index, docs)
+        read_groups = marker[2]
+        return KbSnapshot(kb_id, name, version, marker, vectors, sparse, vids, doc_index, docs, read_groups)
 
     def _load_vectors(self, kb_id: int, version: int) -> VectorIndex | None:
         if version == 0:
@@ -172,7 +177,7 @@ class SnapshotCache:
         Permissions and filters are checked again on the rows read now (defence in depth against
         a document whose groups changed since the snapshot was taken).
         """
-        if not vector_ids:
+        if not vector_ids or not can_read_kb(snap.read_groups, principal):
             return {}
         with self.db.session() as session:
             rows = session.execute(

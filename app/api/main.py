@@ -1,0 +1,50 @@
+"""The FastAPI application: ``create_app(settings)``; ``kb serve`` runs it with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api import problems, routes_accounts, routes_admin, routes_chat, routes_kb, routes_openai, routes_ops
+from app.api.services import Services
+from app.context import AppContext
+from core.settings import Settings
+
+log = logging.getLogger("kb.api")
+
+DESCRIPTION = """Knowledge bases, documents, search and cited answers from a local LLM.
+
+Sign in with `POST /auth/login` (or create an API token with `POST /me/tokens`) and send
+`Authorization: Bearer <token>`. Errors are `application/problem+json`.
+"""
+
+
+def create_app(settings: Settings, context: AppContext | None = None, *, run_jobs: bool = True) -> FastAPI:
+    """The API over ``context`` (built from ``settings`` when not given; migrations run first).
+
+    ``run_jobs=False`` leaves queued ingestion jobs to another process (or to a test that calls
+    ``app.state.services.jobs.run_next()`` itself)."""
+    ctx = context or AppContext(settings)
+    services = Services(ctx)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_jobs:
+            services.jobs.start()
+        else:
+            services.jobs.recover()
+        yield
+        services.jobs.stop()
+
+    app = FastAPI(
+        title="kb-platform API", version=routes_ops.VERSION, description=DESCRIPTION, lifespan=lifespan
+    )
+    app.state.services = services
+    problems.install(app)
+    app.middleware("http")(services.metrics.middleware)
+    for module in (routes_ops, routes_accounts, routes_kb, routes_chat, routes_admin, routes_openai):
+        app.include_router(module.router)
+    return app

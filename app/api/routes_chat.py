@@ -1,0 +1,106 @@
+"""Search, chat (plain or streamed), conversations and feedback: always as the calling user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import StreamingResponse
+
+from app.accounts import Caller
+from app.api.deps import CallerDep, ServicesDep
+from app.api.problems import Forbidden, problem_body
+from app.api.schemas import ChatIn, ChatOut, FeedbackIn, HitOut, IdOut, SearchIn, SearchOut
+from app.chat import ChatRequest, sse
+from retrieval.filters import SearchFilters
+
+router = APIRouter()
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+@router.post("/search", response_model=SearchOut, tags=["search"])
+def search(body: SearchIn, caller: CallerDep, svc: ServicesDep) -> SearchOut:
+    principal = caller.principal()
+    for name in body.kbs:
+        svc.chat.readable_kb(name, principal)
+    filters = SearchFilters(
+        kbs=tuple(dict.fromkeys(body.kbs)),
+        tags=frozenset(body.tags) if body.tags else None,
+        metadata=dict(body.metadata),
+    )
+    hits = svc.ctx.retriever.search(
+        body.query, k=body.k, filters=filters, principal=principal, rerank=body.rerank
+    )
+    return SearchOut(
+        hits=[
+            HitOut(
+                chunk_id=h.chunk_id,
+                document_id=h.document_id,
+                kb=h.kb,
+                title=h.title,
+                source=h.source,
+                page=h.page,
+                section=" > ".join(h.heading_path) or None,
+                text=h.text,
+                score=h.score,
+                dense_score=h.dense_score,
+                sparse_score=h.sparse_score,
+                rerank_score=h.rerank_score,
+            )
+            for h in hits
+        ]
+    )
+
+
+def _chat_request(body: ChatIn, caller: Caller) -> ChatRequest:
+    if body.mode == "draft_reply" and caller.role not in ("admin", "agent"):
+        raise Forbidden("drafting customer replies needs the agent or admin role")
+    return ChatRequest(
+        question=body.question,
+        kbs=body.kbs,
+        scenario=body.scenario,
+        tone=body.tone,
+        mode=body.mode,
+        conversation_id=body.conversation_id,
+    )
+
+
+@router.post(
+    "/chat",
+    response_model=ChatOut,
+    tags=["chat"],
+    responses={200: {"content": {"text/event-stream": {}}, "description": "ChatOut, or events when stream"}},
+)
+def chat(body: ChatIn, caller: CallerDep, svc: ServicesDep) -> Any:
+    prepared = svc.chat.prepare(caller, _chat_request(body, caller))  # 4xx before any streaming
+    if not body.stream:
+        return svc.chat.run(prepared)
+
+    def events() -> Iterator[str]:
+        for event, data in svc.chat.stream(prepared, problem_body):
+            yield sse(event, data)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@router.get("/conversations", tags=["chat"])
+def list_conversations(caller: CallerDep, svc: ServicesDep) -> list[dict[str, Any]]:
+    return svc.chat.list_conversations(caller)
+
+
+@router.get("/conversations/{conversation_id}", tags=["chat"])
+def get_conversation(conversation_id: str, caller: CallerDep, svc: ServicesDep) -> dict[str, Any]:
+    return svc.chat.get_conversation(caller, conversation_id)
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204, tags=["chat"])
+def delete_conversation(conversation_id: str, caller: CallerDep, svc: ServicesDep) -> Response:
+    svc.chat.delete_conversation(caller, conversation_id)
+    return Response(status_code=204)
+
+
+@router.post("/feedback", response_model=IdOut, status_code=201, tags=["chat"])
+def add_feedback(body: FeedbackIn, caller: CallerDep, svc: ServicesDep) -> IdOut:
+    return IdOut(id=svc.chat.add_feedback(caller, body.message_id, body.rating, body.comment))

@@ -1,0 +1,247 @@
+"""Knowledge bases, documents, uploads and ingestion jobs."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from sqlalchemy import select
+
+from app.api.deps import AdminDep, CallerDep, ServicesDep
+from app.api.problems import PayloadTooLarge, UnsupportedMedia
+from app.api.schemas import DocumentOut, DocumentPatch, JobOut, KbIn, KbOut, KbPatch, UploadOut
+from app.api.services import Services
+from app.uploads import UploadRejected, UploadStore
+from core.db import DocumentRow, Group, IngestionJob, KnowledgeBase, utcnow
+from core.errors import NotFoundError
+from core.types import EVERYONE
+from retrieval.filters import can_read, can_read_kb
+
+router = APIRouter()
+
+
+def _check_groups(svc: Services, groups: list[str], allow_everyone: bool) -> list[str]:
+    wanted = sorted(set(groups))
+    with svc.ctx.db.session() as session:
+        known = set(session.scalars(select(Group.name).where(Group.name.in_(wanted))).all())
+    if allow_everyone:
+        known.add(EVERYONE)
+    missing = [g for g in wanted if g not in known]
+    if missing:
+        raise NotFoundError(
+            f"group(s) {', '.join(missing)} do not exist; create them with POST /groups first"
+        )
+    return wanted
+
+
+def _kb_out(row: dict[str, Any]) -> KbOut:
+    return KbOut.model_validate({k: row[k] for k in KbOut.model_fields})
+
+
+@router.get("/kbs", response_model=list[KbOut], tags=["knowledge bases"])
+def list_kbs(caller: CallerDep, svc: ServicesDep) -> list[KbOut]:
+    principal = caller.principal()
+    return [_kb_out(r) for r in svc.ctx.catalog.list() if can_read_kb(r["read_groups"], principal)]  # type: ignore[arg-type]
+
+
+@router.post("/kbs", response_model=KbOut, status_code=201, tags=["knowledge bases"])
+def create_kb(body: KbIn, caller: AdminDep, svc: ServicesDep) -> KbOut:
+    groups = _check_groups(svc, body.read_groups, allow_everyone=True)
+    svc.ctx.catalog.create(body.name, body.scenario, body.description, read_groups=groups)
+    svc.audit.record(caller.username, "kb.create", body.name, read_groups=groups)
+    return _kb_out(next(r for r in svc.ctx.catalog.list() if r["name"] == body.name))
+
+
+@router.patch("/kbs/{name}", response_model=KbOut, tags=["knowledge bases"])
+def update_kb(name: str, body: KbPatch, caller: AdminDep, svc: ServicesDep) -> KbOut:
+    groups = None if body.read_groups is None else _check_groups(svc, body.read_groups, allow_everyone=True)
+    svc.ctx.catalog.update(name, description=body.description, scenario=body.scenario, read_groups=groups)
+    svc.audit.record(caller.username, "kb.update", name, **body.model_dump(exclude_none=True))
+    return _kb_out(next(r for r in svc.ctx.catalog.list() if r["name"] == name))
+
+
+@router.delete("/kbs/{name}", status_code=204, tags=["knowledge bases"])
+def delete_kb(name: str, caller: AdminDep, svc: ServicesDep) -> Response:
+    kb = svc.ctx.catalog.get(name)
+    svc.ctx.catalog.delete(name)
+    shutil.rmtree(svc.settings.upload_dir / str(kb.id), ignore_errors=True)
+    svc.audit.record(caller.username, "kb.delete", name)
+    return Response(status_code=204)
+
+
+def _document_out(doc: DocumentRow, kb_name: str) -> DocumentOut:
+    return DocumentOut(
+        id=doc.id,
+        kb=kb_name,
+        title=doc.title,
+        source=doc.source,
+        format=doc.format,
+        status=doc.status,
+        error=doc.error,
+        chunk_count=doc.chunk_count,
+        page_count=doc.page_count,
+        access_groups=list(doc.access_groups or []),
+        tags=list(doc.scenario_tags or []),
+        size_bytes=doc.size_bytes,
+        updated_at=doc.updated_at,
+    )
+
+
+def _readable_document(svc: Services, doc_id: str, caller: CallerDep) -> tuple[DocumentRow, KnowledgeBase]:
+    with svc.ctx.db.session() as session:
+        doc = session.get(DocumentRow, doc_id)
+        kb = session.get(KnowledgeBase, doc.kb_id) if doc else None
+    principal = caller.principal()
+    if (
+        doc is None
+        or kb is None
+        or not (can_read_kb(kb.read_groups, principal) and can_read(doc.access_groups, principal))
+    ):
+        raise NotFoundError(f"document {doc_id} does not exist or you may not read it")
+    return doc, kb
+
+
+@router.get("/kbs/{name}/documents", response_model=list[DocumentOut], tags=["documents"])
+def list_documents(name: str, caller: CallerDep, svc: ServicesDep) -> list[DocumentOut]:
+    kb = svc.chat.readable_kb(name, caller.principal())
+    principal = caller.principal()
+    with svc.ctx.db.session() as session:
+        docs = session.scalars(
+            select(DocumentRow).where(DocumentRow.kb_id == kb.id).order_by(DocumentRow.source)
+        ).all()
+    return [_document_out(d, kb.name) for d in docs if can_read(d.access_groups or [], principal)]
+
+
+@router.get("/documents/{doc_id}", response_model=DocumentOut, tags=["documents"])
+def get_document(doc_id: str, caller: CallerDep, svc: ServicesDep) -> DocumentOut:
+    doc, kb = _readable_document(svc, doc_id, caller)
+    return _document_out(doc, kb.name)
+
+
+@router.patch("/documents/{doc_id}", response_model=DocumentOut, tags=["documents"])
+def update_document(doc_id: str, body: DocumentPatch, caller: AdminDep, svc: ServicesDep) -> DocumentOut:
+    groups = _check_groups(svc, body.access_groups, allow_everyone=False)
+    with svc.ctx.db.session() as session:
+        doc = session.get(DocumentRow, doc_id)
+        if doc is None:
+            raise NotFoundError(f"document {doc_id} does not exist")
+        before = list(doc.access_groups or [])
+        # updated_at moves too: retrieval snapshots reload on it, so the change applies at once.
+        doc.access_groups, doc.updated_at = groups, utcnow()
+        kb = session.get(KnowledgeBase, doc.kb_id)
+        assert kb is not None
+        out = _document_out(doc, kb.name)
+    svc.audit.record(caller.username, "document.access_groups", doc_id, before=before, after=groups)
+    return out
+
+
+@router.delete("/documents/{doc_id}", status_code=204, tags=["documents"])
+def delete_document(doc_id: str, caller: AdminDep, svc: ServicesDep) -> Response:
+    row = svc.ctx.pipeline.delete_document(doc_id)
+    svc.audit.record(caller.username, "document.delete", doc_id, source=row.source)
+    return Response(status_code=204)
+
+
+@router.post("/documents/{doc_id}/reingest", status_code=202, tags=["documents"])
+def reingest_document(doc_id: str, caller: AdminDep, svc: ServicesDep) -> dict[str, str]:
+    with svc.ctx.db.session() as session:
+        doc = session.get(DocumentRow, doc_id)
+    if doc is None:
+        raise NotFoundError(f"document {doc_id} does not exist")
+    if not doc.path:
+        raise NotFoundError(f"document {doc_id} has no stored file to re-read; upload it again")
+    inputs = {
+        "files": [{"path": doc.path, "source": doc.source}],
+        "groups": list(doc.access_groups or []),
+        "tags": list(doc.scenario_tags or []),
+    }
+    job_id = svc.jobs.submit(doc.kb_id, inputs, caller.id, 1)
+    svc.audit.record(caller.username, "document.reingest", doc_id, job_id=job_id)
+    return {"job_id": job_id}
+
+
+@router.post("/kbs/{name}/documents", response_model=UploadOut, status_code=202, tags=["documents"])
+def upload_documents(
+    name: str,
+    caller: AdminDep,
+    svc: ServicesDep,
+    files: Annotated[list[UploadFile], File(description="One or more files")],
+    access_groups: Annotated[list[str] | None, Form()] = None,
+    tags: Annotated[list[str] | None, Form()] = None,
+) -> UploadOut:
+    kb = svc.ctx.catalog.get(name)
+    groups = _check_groups(svc, access_groups or [], allow_everyone=False)
+    store = UploadStore(svc.settings)
+    try:
+        staging, staged = store.stage([(f.filename, f.file) for f in files])
+    except UploadRejected as exc:
+        svc.audit.record(caller.username, "document.upload", name, "denied", reason=str(exc))
+        if exc.status == 413:
+            raise PayloadTooLarge(str(exc)) from None
+        if exc.status == 415:
+            raise UnsupportedMedia(str(exc)) from None
+        raise ValueError(str(exc)) from None
+    paths = store.commit(kb.id, staging, staged)
+    inputs = {
+        "files": [{"path": str(p), "source": s.filename} for p, s in zip(paths, staged, strict=True)],
+        "groups": groups,
+        "tags": sorted(set(tags or [])),
+    }
+    job_id = svc.jobs.submit(kb.id, inputs, caller.id, len(paths))
+    svc.audit.record(
+        caller.username,
+        "document.upload",
+        name,
+        job_id=job_id,
+        files=[s.filename for s in staged],
+        groups=groups,
+    )
+    return UploadOut(job_id=job_id, files=[{"filename": s.filename, "size": s.size} for s in staged])
+
+
+def _job_out(job: IngestionJob, kb_name: str) -> JobOut:
+    return JobOut(
+        id=job.id,
+        kb=kb_name,
+        status=job.status,
+        total_files=job.total_files,
+        processed_files=job.processed_files,
+        added=job.added,
+        updated=job.updated,
+        unchanged=job.unchanged,
+        deleted=job.deleted,
+        failed=job.failed,
+        chunks=job.chunks,
+        results=list(job.results or []),
+        error=job.error,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+@router.get("/jobs", response_model=list[JobOut], tags=["jobs"])
+def list_jobs(
+    _: AdminDep, svc: ServicesDep, kb: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[JobOut]:
+    with svc.ctx.db.session() as session:
+        query = (
+            select(IngestionJob, KnowledgeBase.name)
+            .join(KnowledgeBase, KnowledgeBase.id == IngestionJob.kb_id)
+            .order_by(IngestionJob.created_at.desc())
+            .limit(limit)
+        )
+        if kb:
+            query = query.where(KnowledgeBase.name == kb)
+        return [_job_out(job, kb_name) for job, kb_name in session.execute(query).all()]
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, tags=["jobs"])
+def get_job(job_id: str, _: AdminDep, svc: ServicesDep) -> JobOut:
+    with svc.ctx.db.session() as session:
+        job = session.get(IngestionJob, job_id)
+        kb = session.get(KnowledgeBase, job.kb_id) if job else None
+        if job is None or kb is None:
+            raise NotFoundError(f"job {job_id} does not exist")
+        return _job_out(job, kb.name)

@@ -1,0 +1,237 @@
+"""Request and response bodies of the API (docs/api.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["admin", "agent", "employee"]
+Scenario = Literal["employee", "customer_service", "finance", "retail"]
+Name = Field(min_length=1, max_length=64)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginIn(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class UserOut(BaseModel):
+    id: str
+    username: str
+    role: str
+    groups: list[str]
+    disabled: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: Any) -> UserOut:
+        return cls(
+            id=user.id,
+            username=user.username,
+            role=user.role,
+            groups=list(user.groups),
+            disabled=user.disabled,
+            created_at=user.created_at,
+        )
+
+
+class LoginOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+    user: UserOut
+
+
+class TokenIn(Strict):
+    name: str = Field(min_length=1, max_length=128)
+    expires_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked: bool
+
+
+class NewTokenOut(BaseModel):
+    id: str
+    name: str
+    token: str
+    expires_at: datetime | None
+
+
+class UserIn(Strict):
+    username: str = Name
+    password: str = Field(min_length=1, max_length=1024)
+    role: Role = "employee"
+    groups: list[str] = Field(default_factory=list, max_length=100)
+
+
+class UserPatch(Strict):
+    role: Role | None = None
+    disabled: bool | None = None
+    password: str | None = Field(default=None, min_length=1, max_length=1024)
+    groups: list[str] | None = Field(default=None, max_length=100)
+
+
+class GroupIn(Strict):
+    name: str = Name
+
+
+class GroupOut(BaseModel):
+    name: str
+    members: list[str]
+
+
+class KbIn(Strict):
+    name: str = Field(min_length=1, max_length=128)
+    scenario: Scenario = "employee"
+    description: str = Field(default="", max_length=4000)
+    read_groups: list[str] = Field(default_factory=list, max_length=100)
+
+
+class KbPatch(Strict):
+    scenario: Scenario | None = None
+    description: str | None = Field(default=None, max_length=4000)
+    read_groups: list[str] | None = Field(default=None, max_length=100)
+
+
+class KbOut(BaseModel):
+    name: str
+    scenario: str
+    description: str
+    read_groups: list[str]
+    documents: int
+    chunks: int
+    created_at: str
+
+
+class DocumentOut(BaseModel):
+    id: str
+    kb: str
+    title: str
+    source: str
+    format: str
+    status: str
+    error: str | None
+    chunk_count: int
+    page_count: int | None
+    access_groups: list[str]
+    tags: list[str]
+    size_bytes: int
+    updated_at: datetime
+
+
+class DocumentPatch(Strict):
+    access_groups: list[str] = Field(max_length=100)
+
+
+class UploadOut(BaseModel):
+    job_id: str
+    files: list[dict[str, Any]]
+
+
+class JobOut(BaseModel):
+    id: str
+    kb: str
+    status: str
+    total_files: int
+    processed_files: int
+    added: int
+    updated: int
+    unchanged: int
+    deleted: int
+    failed: int
+    chunks: int
+    results: list[dict[str, Any]]
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class SearchIn(Strict):
+    query: str = Field(min_length=1, max_length=4000)
+    kbs: list[str] = Field(min_length=1, max_length=20)
+    k: int = Field(default=5, ge=1, le=50)
+    tags: list[str] | None = Field(default=None, max_length=50)
+    metadata: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    rerank: bool = True
+
+
+class HitOut(BaseModel):
+    chunk_id: str
+    document_id: str
+    kb: str
+    title: str
+    source: str
+    page: int | None
+    section: str | None
+    text: str
+    score: float
+    dense_score: float | None
+    sparse_score: float | None
+    rerank_score: float | None
+
+
+class SearchOut(BaseModel):
+    hits: list[HitOut]
+
+
+class ChatIn(Strict):
+    question: str = Field(min_length=1, max_length=8000)
+    kbs: list[str] = Field(default_factory=list, max_length=20)
+    scenario: Scenario | None = None
+    tone: Literal["friendly", "formal", "concise"] = "friendly"
+    mode: Literal["answer", "draft_reply"] = "answer"
+    conversation_id: str | None = Field(default=None, max_length=64)
+    stream: bool = False
+
+
+class CitationOut(BaseModel):
+    n: int
+    document_id: str
+    kb: str = ""
+    source: str
+    title: str
+    page: int | None
+    section: str | None
+    snippet: str
+    char_start: int
+    char_end: int
+
+
+class ChatOut(BaseModel):
+    conversation_id: str | None
+    message_id: str | None
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[CitationOut]
+    unsupported_sentences: list[str]
+    closest_sources: list[dict[str, Any]]
+    timings: dict[str, float | None]
+
+
+class FeedbackIn(Strict):
+    message_id: str = Field(min_length=1, max_length=64)
+    rating: Literal["up", "down"]
+    comment: str = Field(default="", max_length=4000)
+
+
+class IdOut(BaseModel):
+    id: str
+
+
+class HealthOut(BaseModel):
+    status: str
+    version: str

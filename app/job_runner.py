@@ -1,0 +1,166 @@
+"""Runs ingestion jobs in the background of the API process, and resumes them after a restart.
+
+A job row holds its inputs (paths, groups, tags), so any API process can (re)start it. Ingest is
+incremental, so re-running an interrupted job finishes the work without redoing what landed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from app.audit import AuditLog
+from core.db import Database, IngestionJob, KnowledgeBase, utcnow
+from core.index_store import IndexStore
+from ingest.sources import SourceFile
+
+log = logging.getLogger("kb.jobs")
+
+
+class JobRunner:
+    """One worker thread (ingestion is CPU-bound) that takes queued jobs oldest first."""
+
+    def __init__(self, db: Database, store: IndexStore, pipeline_factory: Any, max_attempts: int = 3) -> None:
+        self.db = db
+        self.store = store
+        self._pipeline_factory = pipeline_factory
+        self.max_attempts = max_attempts
+        self.audit = AuditLog(db)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self.recover()
+        self._thread = threading.Thread(target=self._loop, name="kb-job-runner", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def submit(self, kb_id: int, inputs: dict[str, Any], created_by: str | None, total_files: int) -> str:
+        with self.db.session() as session:
+            job = IngestionJob(
+                kb_id=kb_id, status="queued", inputs=inputs, created_by=created_by, total_files=total_files
+            )
+            session.add(job)
+            session.flush()
+            job_id = job.id
+        self._wake.set()
+        return job_id
+
+    def recover(self) -> int:
+        """Requeue API jobs a dead process left running (or fail them after too many attempts).
+
+        A job is only touched when its knowledge base's writer lock is free, which proves no live
+        process is still working on it.
+        """
+        count = 0
+        with self.db.session() as session:
+            stale = session.scalars(select(IngestionJob).where(IngestionJob.status == "running")).all()
+            stale = [j for j in stale if j.inputs]
+        for job in stale:
+            lock = self.store.lock(job.kb_id, timeout=0)
+            try:
+                lock.acquire()
+            except Exception:  # filelock.Timeout: someone is ingesting right now
+                continue
+            try:
+                with self.db.session() as session:
+                    row = session.get(IngestionJob, job.id)
+                    if row is None or row.status != "running":
+                        continue
+                    if row.attempts >= self.max_attempts:
+                        row.status, row.finished_at = "failed", utcnow()
+                        row.error = (
+                            f"stopped {row.attempts} times before finishing (crash or restart); "
+                            "check the server log, then upload the files again"
+                        )
+                    else:
+                        row.status = "queued"
+                        row.error = "the API restarted while this job ran; it was queued again to finish"
+                    count += 1
+            finally:
+                lock.release()
+        if count:
+            self._wake.set()
+        return count
+
+    # ------------------------------------------------------------------ work
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ran = self.run_next()
+            except Exception:
+                log.exception("job runner error")
+                ran = False
+            if not ran:
+                self._wake.wait(timeout=2.0)
+                self._wake.clear()
+
+    def _claim(self) -> IngestionJob | None:
+        with self.db.session() as session:
+            candidates = session.scalars(
+                select(IngestionJob)
+                .where(IngestionJob.status == "queued")
+                .order_by(IngestionJob.created_at)
+                .limit(5)
+            ).all()
+            for job in candidates:
+                # Compare-and-set, so two API processes never run the same job.
+                claimed = session.execute(
+                    update(IngestionJob)
+                    .where(IngestionJob.id == job.id, IngestionJob.status == "queued")
+                    .values(status="running", attempts=IngestionJob.attempts + 1, started_at=utcnow())
+                ).rowcount
+                if claimed:
+                    session.flush()
+                    return job
+        return None
+
+    def run_next(self) -> bool:
+        """Run the oldest queued job; False when there was none."""
+        job = self._claim()
+        if job is None:
+            return False
+        with self.db.session() as session:
+            kb = session.get(KnowledgeBase, job.kb_id)
+        if kb is None:
+            return True  # its base was deleted; the job row went with it
+        inputs = job.inputs or {}
+        wanted = [(Path(f["path"]), f["source"]) for f in inputs.get("files", [])]
+        files = [SourceFile(p, source, p.stat().st_size) for p, source in wanted if p.is_file()]
+        missing = [source for p, source in wanted if not p.is_file()]
+        try:
+            if not files:
+                raise FileNotFoundError("the uploaded files are gone from the data dir; upload them again")
+            report = self._pipeline_factory().ingest(
+                kb.name, [], groups=inputs.get("groups"), tags=inputs.get("tags"), job_id=job.id, files=files
+            )
+            self.audit.record(
+                "job-runner",
+                "job.finished",
+                job.id,
+                created_by=job.created_by,
+                kb=kb.name,
+                added=report.added,
+                updated=report.updated,
+                failed=len(report.failed),
+                missing=missing,
+            )
+        except Exception as exc:
+            log.exception("ingestion job %s failed", job.id)
+            with self.db.session() as session:
+                row = session.get(IngestionJob, job.id)
+                if row is not None and row.status in ("running", "queued"):
+                    row.status, row.finished_at = "failed", utcnow()
+                    row.error = f"{type(exc).__name__}: {exc}"
+        return True

@@ -1,0 +1,131 @@
+"""Receiving uploaded files: safe names, type and size limits, all-or-nothing storage.
+
+Files are streamed into a staging folder while their size is counted; only when every file of the
+request passes are they renamed into ``<data>/uploads/<kb id>/``. A rejected request leaves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from core.errors import LoaderError
+from core.settings import Settings
+from ingest.loaders import SUPPORTED_EXTENSIONS
+from ingest.loaders.sniff import check_zip
+
+_UNSAFE = re.compile(r"[^\w.\- ()\[\]&+,]+", re.UNICODE)
+_ZIPPED = {".docx", ".xlsx", ".xlsm"}
+
+
+class UploadRejected(ValueError):
+    """A file of the request cannot be accepted; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Staged:
+    filename: str
+    path: Path
+    size: int
+
+
+def safe_filename(raw: str | None) -> str:
+    """The file's base name with path parts, control characters and odd symbols removed."""
+    name = unicodedata.normalize("NFKC", raw or "").replace("\\", "/").split("/")[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    name = _UNSAFE.sub("_", name).strip(" .")
+    if not name or name in {".", ".."}:
+        raise UploadRejected(
+            400, f"file name {raw!r} is empty or invalid; rename the file and upload it again"
+        )
+    stem, ext = os.path.splitext(name)
+    return stem[: 180 - len(ext)] + ext.lower()
+
+
+def check_type(name: str) -> None:
+    ext = os.path.splitext(name)[1].lower()
+    if ext not in SUPPORTED_EXTENSIONS:
+        supported = ", ".join(sorted(SUPPORTED_EXTENSIONS))
+        raise UploadRejected(
+            415, f"{name}: file type '{ext or '(none)'}' is not supported; upload one of: {supported}"
+        )
+
+
+class UploadStore:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root = settings.upload_dir
+
+    def stage(self, files: list[tuple[str | None, BinaryIO]]) -> tuple[Path, list[Staged]]:
+        """Copy each (name, stream) into a fresh staging dir, enforcing the limits. Raises
+        UploadRejected (and removes the staging dir) on the first bad file."""
+        if not files:
+            raise UploadRejected(400, "no files in the request; send them as multipart field 'files'")
+        if len(files) > self.settings.upload_max_files:
+            raise UploadRejected(
+                413, f"{len(files)} files in one request; send at most {self.settings.upload_max_files}"
+            )
+        self.root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        try:
+            staged: list[Staged] = []
+            seen: set[str] = set()
+            for raw_name, stream in files:
+                name = safe_filename(raw_name)
+                check_type(name)
+                if name in seen:
+                    raise UploadRejected(400, f"{name} is in the request twice; send each file once")
+                seen.add(name)
+                target = staging / name
+                size = self._copy_limited(stream, target, name)
+                if size == 0:
+                    raise UploadRejected(400, f"{name} is empty; nothing to index")
+                if target.suffix in _ZIPPED:
+                    try:
+                        check_zip(target, name, self.settings.max_expanded_bytes)
+                    except LoaderError as exc:
+                        raise UploadRejected(413, f"{name}: {exc.reason}") from None
+                    except zipfile.BadZipFile:
+                        pass  # not a zip at all: ingestion reports what the file really is
+                staged.append(Staged(name, target, size))
+            return staging, staged
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    def _copy_limited(self, stream: BinaryIO, target: Path, name: str) -> int:
+        limit = self.settings.max_file_bytes
+        size = 0
+        with open(target, "wb") as out:
+            while block := stream.read(1 << 20):
+                size += len(block)
+                if size > limit:
+                    raise UploadRejected(
+                        413,
+                        f"{name} is larger than the {limit // (1024 * 1024)} MiB limit (KB_MAX_FILE_BYTES)",
+                    )
+                out.write(block)
+        return size
+
+    def commit(self, kb_id: int, staging: Path, staged: list[Staged]) -> list[Path]:
+        """Move staged files into the base's upload folder (same file system: atomic renames)."""
+        final_dir = self.root / str(kb_id)
+        final_dir.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for item in staged:
+            target = final_dir / item.filename
+            os.replace(item.path, target)
+            paths.append(target)
+        shutil.rmtree(staging, ignore_errors=True)
+        return paths
