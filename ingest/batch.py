@@ -91,7 +91,7 @@ def write_rows(session: Any, kb: KnowledgeBase, batch: Batch, chunk_rows: list[d
         row.version = (row.version or 0) + 1
         row.status, row.error = "ready", None
         row.access_groups, row.scenario_tags = groups, tags
-        row.meta = {**doc.metadata, "file_hash": new.file_hash}
+        row.meta = {**doc.metadata, "file_hash": new.file_hash, "file_path": str(new.file.path)}
         row.page_count, row.chunk_count, row.size_bytes = doc.page_count, len(new.chunks), new.file.size
         row.updated_at = now
     session.flush()
@@ -108,7 +108,8 @@ def write_rows(session: Any, kb: KnowledgeBase, batch: Batch, chunk_rows: list[d
             "failed",
             failed["error"],
         )
-        row.meta, row.size_bytes, row.chunk_count = {"file_hash": failed["file_hash"]}, failed["size"], 0
+        row.meta = {"file_hash": failed["file_hash"], "file_path": failed["file_path"]}
+        row.size_bytes, row.chunk_count = failed["size"], 0
         row.access_groups, row.scenario_tags, row.updated_at = groups, tags, now
     for doc_id, file_hash in batch.meta_updates:
         row = session.get(DocumentRow, doc_id)

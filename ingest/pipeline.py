@@ -270,6 +270,7 @@ class IngestionPipeline:
                 "id": document_id(kb.name, file.source),
                 "source": file.source,
                 "path": file.source,
+                "file_path": str(file.path),
                 "error": reason,
                 "file_hash": file_hash,
                 "size": file.size,

@@ -149,10 +149,12 @@ def reingest_document(doc_id: str, caller: AdminDep, svc: ServicesDep) -> dict[s
         doc = session.get(DocumentRow, doc_id)
     if doc is None:
         raise NotFoundError(f"document {doc_id} does not exist")
-    if not doc.path:
+    # ``path`` is the file's source name; ``meta.file_path`` where its bytes were read from.
+    file_path = (doc.meta or {}).get("file_path")
+    if not file_path:
         raise NotFoundError(f"document {doc_id} has no stored file to re-read; upload it again")
     inputs = {
-        "files": [{"path": doc.path, "source": doc.source}],
+        "files": [{"path": file_path, "source": doc.path}],
         "groups": list(doc.access_groups or []),
         "tags": list(doc.scenario_tags or []),
     }
