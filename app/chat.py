@@ -24,6 +24,7 @@ from retrieval.filters import SearchFilters, can_read, can_read_kb
 
 HISTORY_TURNS = 6  # earlier turns given to the follow-up condenser
 DRAFT_PREFIX = "Draft a reply to this customer message:\n\n"
+REDACTED = "[hidden: this answer cited documents you can no longer read]"
 
 
 @dataclass
@@ -236,9 +237,15 @@ class ChatService:
         out = []
         for m in messages:
             answer = dict(m.answer) if m.answer else None
+            content = m.content
             if answer is not None:
                 # Permissions may have changed since: never replay text the caller may no longer read.
-                answer["citations"] = [c for c in answer.get("citations", []) if c["document_id"] in readable]
+                cites = answer.get("citations", [])
+                kept = [c for c in cites if c["document_id"] in readable]
+                if len(kept) < len(cites):
+                    content = REDACTED
+                    answer.update(answer=REDACTED, unsupported_sentences=[])
+                answer["citations"] = kept
                 answer["closest_sources"] = [
                     s for s in answer.get("closest_sources", []) if s.get("document_id") in readable
                 ]
@@ -247,7 +254,7 @@ class ChatService:
                 {
                     "id": m.id,
                     "role": m.role,
-                    "content": m.content,
+                    "content": content,
                     "answer": answer,
                     "created_at": m.created_at.isoformat(),
                 }
