@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests and demo need (PostgreSQL for the postgres-marked tests).
+# Install the Debian packages the tests and demo need: PostgreSQL (postgres-marked tests) and
+# Chromium (browser-marked tests drive it with Playwright; never `playwright install`).
 # Skips what is already there; needs root (or sudo) only when something is missing.
 set -euo pipefail
-PACKAGES=(postgresql)
+PACKAGES=(postgresql chromium)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
