@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -36,6 +38,39 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 class AuthError(KBError):
     """Missing, unknown, expired or revoked credentials."""
+
+
+class TooManyAttempts(AuthError):
+    """Too many failed sign-ins for one username in a short window."""
+
+
+class LoginThrottle:
+    """Refuses sign-in for a username after ``limit`` failures within ``window`` seconds
+    (per API process), which turns online password guessing into a crawl."""
+
+    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
+        self.limit, self.window = limit, window
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, username: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._failures.get(username, []) if now - t < self.window]
+            self._failures[username] = recent
+            if len(recent) >= self.limit:
+                wait = int(self.window - (now - recent[0])) + 1
+                raise TooManyAttempts(f"too many failed sign-ins for {username!r}; try again in {wait} s")
+
+    def failed(self, username: str) -> None:
+        with self._lock:
+            self._failures.setdefault(username, []).append(time.monotonic())
+            if len(self._failures) > 10_000:  # bounded memory under a username-spraying attack
+                self._failures.pop(next(iter(self._failures)))
+
+    def succeeded(self, username: str) -> None:
+        with self._lock:
+            self._failures.pop(username, None)
 
 
 class InvalidInput(KBError, ValueError):

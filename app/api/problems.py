@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.accounts import AuthError, InvalidInput
+from app.accounts import AuthError, InvalidInput, TooManyAttempts
 from core.errors import (
     ConfigError,
     ConflictError,
@@ -40,6 +40,7 @@ class UnsupportedMedia(KBError):
 
 # Most specific first: the first matching class decides the status.
 STATUS: list[tuple[type[BaseException], int]] = [
+    (TooManyAttempts, 429),
     (AuthError, 401),
     (Forbidden, 403),
     (NotFoundError, 404),
@@ -67,6 +68,7 @@ TITLES = {
     409: "Conflict",
     413: "Payload Too Large",
     415: "Unsupported Media Type",
+    429: "Too Many Requests",
     422: "Unprocessable Entity",
     500: "Internal Server Error",
     502: "Bad Gateway",

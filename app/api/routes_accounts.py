@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from app.accounts import AuthError
+from app.accounts import AuthError, TooManyAttempts
 from app.api.deps import AdminDep, CallerDep, ServicesDep
 from app.api.schemas import (
     GroupIn,
@@ -26,10 +26,16 @@ router = APIRouter()
 def login(body: LoginIn, request: Request, svc: ServicesDep) -> LoginOut:
     client = request.client.host if request.client else None
     try:
+        svc.login_throttle.check(body.username)
         token, expires, user = svc.accounts.login(body.username, body.password)
+    except TooManyAttempts as exc:
+        svc.audit.record(body.username[:64], "auth.login", body.username[:64], "denied", reason=str(exc))
+        raise
     except AuthError:
+        svc.login_throttle.failed(body.username)
         svc.audit.record(body.username[:64], "auth.login", body.username[:64], "denied", client=client)
         raise
+    svc.login_throttle.succeeded(body.username)
     svc.audit.record(user.username, "auth.login", user.username, client=client)
     return LoginOut(access_token=token, expires_at=expires, user=UserOut.of(user))
 

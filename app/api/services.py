@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.accounts import Accounts
+from app.accounts import Accounts, LoginThrottle
 from app.api.metrics import Metrics
 from app.audit import AuditLog
 from app.chat import ChatService
@@ -18,6 +18,7 @@ class Services:
         self.settings = ctx.settings
         self.accounts = Accounts(ctx.db, ctx.settings.session_hours)
         self.audit = AuditLog(ctx.db)
+        self.login_throttle = LoginThrottle()
         self.metrics = Metrics(ctx.db)
         self.chat = ChatService(ctx, on_answer=self.metrics.observe_answer)
         self.jobs = JobRunner(ctx.db, ctx.store, self._pipeline, ctx.settings.job_max_attempts)

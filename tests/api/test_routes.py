@@ -63,6 +63,17 @@ def test_login_me_logout(api: Api) -> None:
     assert api.client.get("/me", headers=headers).status_code == 401
 
 
+def test_repeated_failed_logins_are_throttled(api: Api) -> None:
+    api.user("victim")
+    for _ in range(5):
+        assert (
+            api.client.post("/auth/login", json={"username": "victim", "password": "guess guess"}).status_code
+            == 401
+        )
+    blocked = api.client.post("/auth/login", json={"username": "victim", "password": "correct horse battery"})
+    assert blocked.status_code == 429 and "try again" in blocked.json()["detail"]
+
+
 def test_api_tokens_created_listed_revoked(api: Api) -> None:
     headers = api.user("bot-owner")
     created = api.client.post("/me/tokens", headers=headers, json={"name": "ci", "expires_days": 30})
