@@ -22,7 +22,8 @@ router = APIRouter()
 
 
 def _check_groups(svc: Services, groups: list[str], allow_everyone: bool) -> list[str]:
-    wanted = sorted(set(groups))
+    """Existing group names, sorted. On documents ``everyone`` means "no narrowing" (an empty list)."""
+    wanted = sorted(set(groups) if allow_everyone else set(groups) - {EVERYONE})
     with svc.ctx.db.session() as session:
         known = set(session.scalars(select(Group.name).where(Group.name.in_(wanted))).all())
     if allow_everyone:
