@@ -30,7 +30,7 @@ class AnswerConfig:
     """Answering knobs (from Settings). ``min_evidence`` is the lowest dense cosine of the best
     passage that still counts as evidence; below it the answer abstains without calling the LLM."""
 
-    k: int = 5
+    k: int = 3
     min_evidence: float = 0.35
     max_tokens: int = 384
     min_supported: float = 0.5
