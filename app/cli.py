@@ -247,11 +247,12 @@ def db_upgrade() -> None:
 
 
 def _register_more() -> None:
-    from app import cli_api, cli_generation, cli_retrieval
+    from app import cli_api, cli_generation, cli_retrieval, cli_ui
 
     cli_retrieval.register(app)
     cli_generation.register(app)
     cli_api.register(app)
+    cli_ui.register(app)
 
 
 _register_more()
