@@ -1,34 +1,73 @@
-"""``kb ui``: run the Streamlit UI (an HTTP client of the API)."""
+"""``kb ui``: run the Streamlit UI, an HTTP client of the API (it never loads models or the database).
+
+Also runnable on its own on a host that only serves the UI: ``python -m app.cli_ui --api-url URL``.
+"""
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from core.settings import load_settings
+UI_MAIN = Path(__file__).resolve().parent / "ui" / "main.py"
+DEFAULT_API_URL = "http://127.0.0.1:8000"
 
-UI_SCRIPT = Path(__file__).parent / "ui" / "main.py"
+
+def streamlit_command(host: str, port: int) -> list[str]:
+    """The ``streamlit run`` command line for the UI on ``host:port``."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(UI_MAIN),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "minimal",  # no "Deploy" button: this is a product, not a notebook
+    ]
 
 
 def ui(
     host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 for all).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8501,
-    api_url: Annotated[str | None, typer.Option("--api-url", help="Default: KB_API_URL.")] = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--api-url", help="The API's base URL (default: $KB_API_URL or " + DEFAULT_API_URL + ")."
+        ),
+    ] = None,
 ) -> None:
-    """Run the web UI; it talks to the API at --api-url (start the API with `kb serve`)."""
-    env = {**os.environ, "KB_API_URL": api_url or load_settings().api_url}
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(UI_SCRIPT),
-        "--server.address", host, "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    raise typer.Exit(subprocess.call(command, env=env))
+    """Run the web UI (Streamlit). Start the API first with `kb serve`."""
+    env = dict(os.environ)  # passed through; the UI reads KB_API_URL in app/ui/config.py
+    if api_url:
+        env["KB_API_URL"] = api_url
+    typer.echo(
+        f"UI on http://{host}:{port} (API: {api_url or '$KB_API_URL or ' + DEFAULT_API_URL})", err=True
+    )
+    # exec, not a child process: stopping `kb ui` (Ctrl-C, SIGTERM from a supervisor) stops Streamlit
+    # itself instead of leaving it orphaned and still serving.
+    command = streamlit_command(host, port)
+    sys.stderr.flush()
+    os.execve(command[0], command, env)
 
 
 def register(app: typer.Typer) -> None:
     app.command("ui")(ui)
+
+
+def main() -> None:
+    typer.run(ui)
+
+
+if __name__ == "__main__":
+    main()

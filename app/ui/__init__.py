@@ -1,1 +1,1 @@
-"""The Streamlit UI: an HTTP client of the API only (it never imports ingest/retrieval/generation)."""
+"""The Streamlit UI: an HTTP client of the API only (it imports nothing else from the repository)."""

@@ -1,65 +1,134 @@
-"""A small typed client of the platform's HTTP API (docs/api.md), used by the UI."""
+"""``ApiClient``: the UI's typed door to the HTTP API (docs/api.md), over httpx with a bearer token.
+
+Every failure becomes an ``ApiError`` whose ``detail`` a person can act on: the problem+json
+``detail`` from the API, or what to do when the API cannot be reached.
+
+>>> client = ApiClient("http://127.0.0.1:8000")
+>>> client.login("employee", "secret")["user"]["role"]  # doctest: +SKIP
+'employee'
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpx
 
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+# Answers from a local LLM on a CPU can take minutes; so can an evaluation run.
+SLOW_TIMEOUT = httpx.Timeout(900.0, connect=5.0)
+
 
 class ApiError(Exception):
-    """An API answer with a 4xx/5xx status; ``detail`` says what to do."""
+    """An API call that did not succeed: the HTTP status (0 when nothing answered) and the problem."""
 
-    def __init__(self, status: int, title: str, detail: str) -> None:
-        super().__init__(f"{title}: {detail}")
-        self.status, self.title, self.detail = status, title, detail
+    def __init__(self, status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None):
+        super().__init__(f"{status} {title}: {detail}")
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = errors or []
 
 
 class ApiUnreachable(ApiError):
-    def __init__(self, url: str) -> None:
-        super().__init__(0, "API not reachable", f"no answer from {url}; start it with `kb serve`")
+    """Nothing answered at the API's address (connection refused, DNS, timeout)."""
 
 
-def _raise_for(response: httpx.Response) -> None:
-    if response.status_code < 400:
-        return
+def problem_from(response: httpx.Response) -> ApiError:
+    """The ``ApiError`` for a failed response: problem+json when the API sent it, else its text."""
     try:
         body = response.json()
-        title, detail = body.get("title", "Error"), body.get("detail", response.text)
     except ValueError:
-        title, detail = "Error", response.text[:300] or response.reason_phrase
-    raise ApiError(response.status_code, title, detail)
+        body = None
+    if isinstance(body, dict) and "detail" in body:
+        detail = body["detail"]
+        if not isinstance(detail, str):
+            detail = json.dumps(detail)
+        return ApiError(
+            int(body.get("status") or response.status_code),
+            str(body.get("title") or response.reason_phrase),
+            detail,
+            body.get("errors") if isinstance(body.get("errors"), list) else None,
+        )
+    text = response.text.strip()[:300] or response.reason_phrase
+    return ApiError(response.status_code, response.reason_phrase or "Error", text)
+
+
+def parse_sse(lines: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(event, data) pairs from server-sent-event lines whose ``data:`` lines hold JSON."""
+    event = "message"
+    data: list[str] = []  # the current event's `data:` lines
+    for raw in lines:
+        line = raw.rstrip("\r\n")
+        if not line:
+            if data:
+                yield event, json.loads("\n".join(data))
+            event, data = "message", list[str]()
+        elif line.startswith(":"):
+            continue
+        elif line.startswith("event:"):
+            event = line[len("event:") :].strip()
+        elif line.startswith("data:"):
+            data.append(line[len("data:") :].removeprefix(" "))
+    if data:
+        yield event, json.loads("\n".join(data))
 
 
 class ApiClient:
-    """Methods mirror the routes; every failure is an ApiError with an actionable message."""
+    """The API's routes as methods returning the decoded JSON (``None`` for 204)."""
 
-    def __init__(self, base_url: str, token: str | None = None, timeout: float = 600.0) -> None:
-        self.base_url = base_url
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
         self.token = token
-        self._http = httpx.Client(base_url=base_url, timeout=timeout)
+        self._http = httpx.Client(base_url=self.base_url, timeout=DEFAULT_TIMEOUT, transport=transport)
 
-    @property
+    def close(self) -> None:
+        self._http.close()
+
+    # ------------------------------------------------------------------ plumbing
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
+    def _unreachable(self, exc: httpx.TransportError) -> ApiUnreachable:
+        if isinstance(exc, httpx.TimeoutException):
+            return ApiUnreachable(
+                0,
+                "Timeout",
+                f"the API at {self.base_url} did not answer in time; is it overloaded? Try again",
+            )
+        return ApiUnreachable(
+            0, "Unreachable", f"API not reachable at {self.base_url}; start it with `kb serve`"
+        )
+
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One call; the JSON body of a 2xx answer, or ``ApiError``."""
         try:
-            response = self._http.request(method, path, headers=self._headers, **kwargs)
-        except httpx.TransportError:
-            raise ApiUnreachable(self.base_url) from None
-        _raise_for(response)
+            response = self._http.request(method, path, headers=self._headers(), **kwargs)
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+        if response.status_code >= 400:
+            raise problem_from(response)
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
 
-    # auth
+    # ------------------------------------------------------------------ auth
+    def health(self) -> dict[str, Any]:
+        return self.request("GET", "/health")  # type: ignore[no-any-return]
+
     def login(self, username: str, password: str) -> dict[str, Any]:
-        data = self.request("POST", "/auth/login", json={"username": username, "password": password})
-        self.token = data["access_token"]
-        return data
+        """Sign in; keeps the session token on this client and returns the login answer."""
+        out = self.request("POST", "/auth/login", json={"username": username, "password": password})
+        self.token = out["access_token"]
+        return out  # type: ignore[no-any-return]
 
     def logout(self) -> None:
         self.request("POST", "/auth/logout")
@@ -68,106 +137,190 @@ class ApiClient:
     def me(self) -> dict[str, Any]:
         return self.request("GET", "/me")  # type: ignore[no-any-return]
 
-    # knowledge bases and documents
+    # ------------------------------------------------------------------ knowledge bases
     def kbs(self) -> list[dict[str, Any]]:
         return self.request("GET", "/kbs")  # type: ignore[no-any-return]
 
-    def create_kb(self, name: str, scenario: str, description: str, read_groups: list[str]) -> Any:
-        body = {"name": name, "scenario": scenario, "description": description, "read_groups": read_groups}
-        return self.request("POST", "/kbs", json=body)
+    def create_kb(
+        self, name: str, scenario: str, description: str = "", read_groups: list[str] | None = None
+    ) -> dict[str, Any]:
+        body = {
+            "name": name,
+            "scenario": scenario,
+            "description": description,
+            "read_groups": read_groups or [],
+        }
+        return self.request("POST", "/kbs", json=body)  # type: ignore[no-any-return]
 
-    def update_kb(self, name: str, **changes: Any) -> Any:
-        return self.request("PATCH", f"/kbs/{name}", json=changes)
+    def update_kb(self, name: str, **changes: Any) -> dict[str, Any]:
+        return self.request("PATCH", f"/kbs/{name}", json=changes)  # type: ignore[no-any-return]
 
     def delete_kb(self, name: str) -> None:
         self.request("DELETE", f"/kbs/{name}")
 
+    # ------------------------------------------------------------------ documents and jobs
+    def upload(
+        self,
+        kb: str,
+        files: list[tuple[str, bytes]],
+        access_groups: list[str] | None = None,
+        tags: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Upload ``(filename, bytes)`` pairs for ingestion: ``{"job_id", "files"}``."""
+        data = {"access_groups": access_groups or [], "tags": tags or []}
+        parts = [("files", (name, content)) for name, content in files]
+        return self.request(  # type: ignore[no-any-return]
+            "POST", f"/kbs/{kb}/documents", files=parts, data=data, timeout=SLOW_TIMEOUT
+        )
+
     def documents(self, kb: str) -> list[dict[str, Any]]:
         return self.request("GET", f"/kbs/{kb}/documents")  # type: ignore[no-any-return]
 
-    def upload(self, kb: str, files: list[tuple[str, bytes]], access_groups: list[str]) -> dict[str, Any]:
+    def update_document(self, doc_id: str, access_groups: list[str]) -> dict[str, Any]:
         return self.request(  # type: ignore[no-any-return]
-            "POST",
-            f"/kbs/{kb}/documents",
-            files=[("files", (name, data)) for name, data in files],
-            data={"access_groups": access_groups},
+            "PATCH", f"/documents/{doc_id}", json={"access_groups": access_groups}
         )
-
-    def set_document_groups(self, doc_id: str, groups: list[str]) -> Any:
-        return self.request("PATCH", f"/documents/{doc_id}", json={"access_groups": groups})
 
     def delete_document(self, doc_id: str) -> None:
         self.request("DELETE", f"/documents/{doc_id}")
 
-    def reingest(self, doc_id: str) -> dict[str, Any]:
-        return self.request("POST", f"/documents/{doc_id}/reingest")  # type: ignore[no-any-return]
+    def reingest(self, doc_id: str) -> str:
+        return str(self.request("POST", f"/documents/{doc_id}/reingest")["job_id"])
+
+    def jobs(self, kb: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": limit}
+        if kb:
+            params["kb"] = kb
+        return self.request("GET", "/jobs", params=params)  # type: ignore[no-any-return]
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self.request("GET", f"/jobs/{job_id}")  # type: ignore[no-any-return]
 
-    def jobs(self, limit: int = 20) -> list[dict[str, Any]]:
-        return self.request("GET", "/jobs", params={"limit": limit})  # type: ignore[no-any-return]
+    # ------------------------------------------------------------------ asking
+    def search(self, query: str, kbs: list[str], k: int = 5) -> list[dict[str, Any]]:
+        out = self.request("POST", "/search", json={"query": query, "kbs": kbs, "k": k})
+        return out["hits"]  # type: ignore[no-any-return]
 
-    # chat
-    def chat(self, **body: Any) -> dict[str, Any]:
-        return self.request("POST", "/chat", json={**body, "stream": False})  # type: ignore[no-any-return]
+    @staticmethod
+    def _chat_body(
+        question: str,
+        kbs: list[str],
+        scenario: str | None,
+        tone: str,
+        mode: str,
+        conversation_id: str | None,
+        stream: bool,
+    ) -> dict[str, Any]:
+        return {
+            "question": question,
+            "kbs": kbs,
+            "scenario": scenario,
+            "tone": tone,
+            "mode": mode,
+            "conversation_id": conversation_id,
+            "stream": stream,
+        }
 
-    def chat_stream(self, **body: Any) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(event, data) pairs: ``token`` deltas, then ``answer`` (or ``error``)."""
+    def chat(
+        self,
+        question: str,
+        kbs: list[str],
+        *,
+        scenario: str | None = None,
+        tone: str = "friendly",
+        mode: str = "answer",
+        conversation_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The checked answer (ChatAnswer) in one response."""
+        body = self._chat_body(question, kbs, scenario, tone, mode, conversation_id, False)
+        return self.request("POST", "/chat", json=body, timeout=SLOW_TIMEOUT)  # type: ignore[no-any-return]
+
+    def chat_stream(
+        self,
+        question: str,
+        kbs: list[str],
+        *,
+        scenario: str | None = None,
+        tone: str = "friendly",
+        mode: str = "answer",
+        conversation_id: str | None = None,
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Yields ``("token", {"delta"})`` while the model writes, then ``("answer", ChatAnswer)``.
+
+        An ``error`` event, an error status or a dropped connection raises ``ApiError``."""
+        body = self._chat_body(question, kbs, scenario, tone, mode, conversation_id, True)
         try:
             with self._http.stream(
-                "POST", "/chat", headers=self._headers, json={**body, "stream": True}
+                "POST", "/chat", json=body, headers=self._headers(), timeout=SLOW_TIMEOUT
             ) as response:
                 if response.status_code >= 400:
                     response.read()
-                    _raise_for(response)
-                event = None
-                for line in response.iter_lines():
-                    if line.startswith("event: "):
-                        event = line[7:]
-                    elif line.startswith("data: ") and event:
-                        yield event, json.loads(line[6:])
-                        event = None
-        except httpx.TransportError:
-            raise ApiUnreachable(self.base_url) from None
+                    raise problem_from(response)
+                answered = False
+                for event, data in parse_sse(response.iter_lines()):
+                    if event == "error":
+                        raise ApiError(
+                            int(data.get("status") or 500),
+                            str(data.get("title") or "Error"),
+                            str(data.get("detail") or "the answer failed; try again"),
+                        )
+                    answered = answered or event == "answer"
+                    yield event, data
+                if not answered:
+                    raise ApiError(502, "Bad Gateway", "the answer stream ended early; ask again")
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
 
+    # ------------------------------------------------------------------ conversations and feedback
     def conversations(self) -> list[dict[str, Any]]:
         return self.request("GET", "/conversations")  # type: ignore[no-any-return]
 
     def conversation(self, conversation_id: str) -> dict[str, Any]:
         return self.request("GET", f"/conversations/{conversation_id}")  # type: ignore[no-any-return]
 
-    def feedback(self, message_id: str, rating: str, comment: str = "") -> Any:
-        body = {"message_id": message_id, "rating": rating, "comment": comment}
-        return self.request("POST", "/feedback", json=body)
+    def delete_conversation(self, conversation_id: str) -> None:
+        self.request("DELETE", f"/conversations/{conversation_id}")
 
-    # admin
+    def send_feedback(self, message_id: str, rating: str, comment: str = "") -> str:
+        body = {"message_id": message_id, "rating": rating, "comment": comment}
+        return str(self.request("POST", "/feedback", json=body)["id"])
+
+    def feedback(self, limit: int = 100) -> list[dict[str, Any]]:
+        return self.request("GET", "/feedback", params={"limit": limit})  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ users and groups
     def users(self) -> list[dict[str, Any]]:
         return self.request("GET", "/users")  # type: ignore[no-any-return]
 
-    def create_user(self, username: str, password: str, role: str, groups: list[str]) -> Any:
+    def create_user(self, username: str, password: str, role: str, groups: list[str]) -> dict[str, Any]:
         body = {"username": username, "password": password, "role": role, "groups": groups}
-        return self.request("POST", "/users", json=body)
+        return self.request("POST", "/users", json=body)  # type: ignore[no-any-return]
 
-    def update_user(self, user_id: str, **changes: Any) -> Any:
-        return self.request("PATCH", f"/users/{user_id}", json=changes)
+    def update_user(self, user_id: str, **changes: Any) -> dict[str, Any]:
+        return self.request("PATCH", f"/users/{user_id}", json=changes)  # type: ignore[no-any-return]
 
     def groups(self) -> list[dict[str, Any]]:
         return self.request("GET", "/groups")  # type: ignore[no-any-return]
 
-    def create_group(self, name: str) -> Any:
-        return self.request("POST", "/groups", json={"name": name})
+    def create_group(self, name: str) -> dict[str, Any]:
+        return self.request("POST", "/groups", json={"name": name})  # type: ignore[no-any-return]
 
-    def feedback_list(self) -> list[dict[str, Any]]:
-        return self.request("GET", "/feedback")  # type: ignore[no-any-return]
+    def delete_group(self, name: str) -> None:
+        self.request("DELETE", f"/groups/{name}")
 
-    def audit(self, limit: int = 100) -> list[dict[str, Any]]:
-        return self.request("GET", "/audit", params={"limit": limit})  # type: ignore[no-any-return]
+    def audit(self, limit: int = 100, action: str | None = None) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": limit}
+        if action:
+            params["action"] = action
+        return self.request("GET", "/audit", params=params)  # type: ignore[no-any-return]
 
-    def evaluate(self, kb: str, kind: str, data: bytes, limit: int) -> dict[str, Any]:
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, kb: str, filename: str, content: bytes, kind: str, limit: int = 20) -> dict[str, Any]:
+        """Run ``kind`` (answers | retrieval) on a JSONL Q&A file: ``{"kind", "summary", "per_question"}``."""
         return self.request(  # type: ignore[no-any-return]
             "POST",
             f"/kbs/{kb}/eval",
-            files={"file": ("qa.jsonl", data)},
+            files={"file": (filename, content, "application/x-ndjson")},
             data={"kind": kind, "limit": str(limit)},
+            timeout=SLOW_TIMEOUT,
         )

@@ -1,60 +1,49 @@
-"""Entry point of the Streamlit UI (`kb ui`): sign-in, then the pages the user's role allows."""
+"""The UI's entry point (``kb ui`` runs ``streamlit run`` on this file): sign-in, then the pages the
+signed-in user's role allows. Every page talks to the API over HTTP only (``KB_API_URL``)."""
 
-from __future__ import annotations
+import sys
+from pathlib import Path
 
-import streamlit as st
+# `streamlit run` puts only this folder on sys.path; the UI's modules live in the `app.ui` package.
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
 
-from app.ui import admin_page, agent_page, chat_page
-from app.ui.client import ApiClient, ApiError
-from app.ui.common import attempt, client
-from app.ui.config import api_url
+import streamlit as st  # noqa: E402
 
-PAGES = {"Chat": ("admin", "agent", "employee"), "Agent desk": ("admin", "agent"), "Admin": ("admin",)}
+from app.ui.session import current_user, show_flashes, sign_out  # noqa: E402
 
+ROLE_LABELS = {"admin": "Admin", "agent": "Support agent", "employee": "Employee"}
 
-def login_form() -> None:
-    st.title("Knowledge assistant")
-    st.caption(f"API: {api_url()}")
-    with st.form("login"):
-        username = st.text_input("Username")
-        password = st.text_input("Password", type="password")
-        submitted = st.form_submit_button("Sign in")
-    if submitted:
-        api = ApiClient(api_url())
-        try:
-            data = api.login(username, password)
-        except ApiError as exc:
-            st.error(exc.detail, icon="🔒")
-            return
-        st.session_state.token = data["access_token"]
-        st.session_state.user = data["user"]
-        st.rerun()
+st.set_page_config(page_title="Knowledge assistant", page_icon="📚", layout="wide")
 
-
-def main() -> None:
-    st.set_page_config(page_title="Knowledge assistant", page_icon="📚", layout="wide")
-    if not st.session_state.get("token"):
-        login_form()
-        return
-    user = st.session_state.get("user") or attempt(lambda: client().me())
-    if not user:
-        login_form()
-        return
-    st.session_state.user = user
-    allowed = [page for page, roles in PAGES.items() if user["role"] in roles]
+user = current_user()
+if user is None:
+    pages: dict[str, list[st.Page]] | list[st.Page] = [
+        st.Page("views/login.py", title="Sign in", icon=":material/login:", default=True)
+    ]
+else:
+    role = user["role"]
+    assistant = [st.Page("views/chat.py", title="Chat", icon=":material/chat:", default=True)]
+    if role in ("agent", "admin"):
+        assistant.append(st.Page("views/agent_desk.py", title="Agent desk", icon=":material/support_agent:"))
+    pages = {"Assistant": assistant}
+    if role == "admin":
+        pages["Admin"] = [
+            st.Page("views/admin_kbs.py", title="Knowledge bases", icon=":material/library_books:"),
+            st.Page("views/admin_upload.py", title="Upload", icon=":material/upload_file:"),
+            st.Page("views/admin_documents.py", title="Documents", icon=":material/description:"),
+            st.Page("views/admin_users.py", title="Users & groups", icon=":material/group:"),
+            st.Page("views/admin_feedback.py", title="Feedback", icon=":material/thumbs_up_down:"),
+            st.Page("views/admin_eval.py", title="Evaluation", icon=":material/analytics:"),
+            st.Page("views/admin_audit.py", title="Audit log", icon=":material/policy:"),
+        ]
     with st.sidebar:
-        st.markdown(f"**{user['username']}** · {user['role']}")
-        page = st.radio("Page", allowed, key="page")
-        if st.button("Sign out"):
-            attempt(lambda: client().logout())
-            st.session_state.clear()
-            st.rerun()
-    if page == "Chat":
-        chat_page.render()
-    elif page == "Agent desk":
-        agent_page.render()
-    elif page == "Admin":
-        admin_page.render()
+        groups = ", ".join(user.get("groups") or []) or "no groups"
+        st.markdown(f"**{user['username']}** · {ROLE_LABELS.get(role, role)}")
+        st.caption(f"Groups: {groups}")
+        st.button("Sign out", on_click=sign_out, icon=":material/logout:", key="sign_out")
 
-
-main()
+page = st.navigation(pages)
+show_flashes()
+page.run()

@@ -1,0 +1,180 @@
+"""Rendering shared by the pages: checked answers with citations, and ingestion-job progress."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from app.ui.client import ApiClient, ApiError
+from app.ui.session import api_errors
+
+UNSUPPORTED_TITLE = "Not supported by the cited sources"
+NOT_COVERED = "Not covered by the knowledge base"
+JOB_DONE = frozenset({"succeeded", "partial", "failed", "interrupted"})
+UNREADABLE = "unreadable"  # the job could not be read (deleted, no longer allowed): stop polling it
+POLL_SECONDS = 1.0
+
+
+def escape_md(text: str) -> str:
+    """Text shown as-is in Markdown: ``$`` would start LaTeX (finance answers are full of it)."""
+    return text.replace("\\", "\\\\").replace("$", "\\$")
+
+
+def answer_markdown(text: str, unsupported: list[str]) -> str:
+    """The answer as Markdown (HTML-escaped) with each unsupported sentence highlighted and flagged."""
+    out = html.escape(text, quote=False)
+    for sentence in unsupported:
+        plain = html.escape(sentence.strip(), quote=False)
+        if plain and plain in out:
+            out = out.replace(plain, f'<mark title="{UNSUPPORTED_TITLE}">⚠️ {plain}</mark>', 1)
+    return escape_md(out)
+
+
+def location(item: dict[str, Any]) -> str:
+    """``p. 3`` / ``§ Benefits > Dental`` / ``""``: where in its document a citation points."""
+    parts = []
+    if item.get("page"):
+        parts.append(f"p. {item['page']}")
+    if item.get("section"):
+        parts.append(f"§ {item['section']}")
+    return " · ".join(parts)
+
+
+def citation_label(citation: dict[str, Any]) -> str:
+    where = location(citation)
+    return escape_md(
+        f"[{citation['n']}] {citation.get('title') or citation['source']}" + (f" — {where}" if where else "")
+    )
+
+
+def render_citations(citations: list[dict[str, Any]], heading: str = "Sources") -> None:
+    """Numbered citations, each an expander with title, page/section, source and the cited snippet."""
+    if not citations:
+        return
+    st.caption(heading)
+    for citation in citations:
+        with st.expander(citation_label(citation)):
+            st.caption(escape_md(citation["source"]))
+            snippet = " ".join(str(citation.get("snippet") or "").split())
+            st.markdown("> " + escape_md(snippet))
+
+
+def render_closest_sources(sources: list[dict[str, Any]]) -> None:
+    if not sources:
+        st.caption("No passage in the knowledge base came close.")
+        return
+    st.caption("Closest sources found:")
+    lines = []
+    for source in sources:
+        where = location(source)
+        lines.append(
+            f"- {source.get('title') or source['source']} ({source['source']}{', ' + where if where else ''})"
+        )
+    st.markdown(escape_md("\n".join(lines)))
+
+
+def render_answer(answer: dict[str, Any]) -> None:
+    """A checked answer: abstention state or text with unsupported sentences marked, then citations."""
+    if answer.get("abstained"):
+        st.warning(f"**{NOT_COVERED}.** The documents you can read do not answer this.", icon="🔍")
+        if answer.get("answer"):
+            st.markdown(escape_md(answer["answer"]))
+        render_closest_sources(answer.get("closest_sources") or [])
+    else:
+        unsupported = list(answer.get("unsupported_sentences") or [])
+        st.markdown(answer_markdown(answer.get("answer", ""), unsupported), unsafe_allow_html=True)
+        if unsupported:
+            count = len(unsupported)
+            st.warning(
+                f"⚠️ {count} sentence{'s' if count > 1 else ''} marked above "
+                f"{'are' if count > 1 else 'is'} not supported by the cited sources; "
+                "verify before relying on " + ("them." if count > 1 else "it.")
+            )
+    render_citations(answer.get("citations") or [])
+    timings = answer.get("timings") or {}
+    if timings.get("total_ms"):
+        st.caption(f"Answered in {timings['total_ms'] / 1000:.1f} s")
+
+
+# ---------------------------------------------------------------------- ingestion jobs
+def job_label(job: dict[str, Any]) -> str:
+    return (
+        f"{job['kb']} · job {job['id'][:8]} · {job['status']} · "
+        f"{job['processed_files']}/{job['total_files']} files"
+    )
+
+
+def render_job(job: dict[str, Any]) -> None:
+    """One job: a progress bar, its counts, and per-file results with the reasons for failures."""
+    total = max(int(job["total_files"]), 1)
+    done = job["status"] in JOB_DONE
+    fraction = 1.0 if done else min(int(job["processed_files"]) / total, 1.0)
+    st.progress(fraction, text=job_label(job))
+    counts = (
+        f"added {job['added']} · updated {job['updated']} · unchanged {job['unchanged']} · "
+        f"failed {job['failed']} · chunks {job['chunks']}"
+    )
+    if job["status"] == "succeeded":
+        st.success(f"Finished: {counts}")
+    elif job["status"] in ("partial", "failed", "interrupted"):
+        st.error(
+            f"{job['status'].capitalize()}: {counts}" + (f" — {job['error']}" if job.get("error") else "")
+        )
+    else:
+        st.caption(f"{job['status'].capitalize()}… {counts}")
+    results = job.get("results") or []
+    if results:
+        st.dataframe(
+            [
+                {
+                    "file": str(r.get("path", "")).rsplit("/", 1)[-1],
+                    "outcome": r.get("outcome"),
+                    "chunks": r.get("chunks"),
+                    "error": r.get("error") or "",
+                }
+                for r in results
+            ],
+            hide_index=True,
+            use_container_width=True,
+        )
+        for r in results:
+            if r.get("error"):
+                st.error(f"{str(r.get('path', '')).rsplit('/', 1)[-1]}: {r['error']}")
+
+
+def job_monitor(client_factory: Callable[[], ApiClient], state_key: str) -> None:
+    """Live progress for the job ids listed in ``st.session_state[state_key]``, newest first.
+
+    While a job runs, the panel re-polls ``GET /jobs/{id}`` every second (a fragment, so only the
+    panel reruns); when the last one finishes the whole page reruns once to show the new documents."""
+    job_ids: list[str] = st.session_state.get(state_key) or []
+    if not job_ids:
+        return
+    statuses: dict[str, str] = st.session_state.setdefault(f"{state_key}_status", {})
+    settled = JOB_DONE | {UNREADABLE}
+    active = any(statuses.get(j) not in settled for j in job_ids)
+
+    def panel() -> None:
+        with api_errors():  # a 401 (session ended) goes back to sign-in
+            show(any(statuses.get(j) not in settled for j in job_ids))
+
+    def show(was_active: bool) -> None:
+        for job_id in job_ids:
+            with st.container(border=True):
+                try:
+                    job = client_factory().job(job_id)
+                except ApiError as exc:
+                    if exc.status == 401:
+                        raise
+                    statuses[job_id] = UNREADABLE
+                    st.error(f"Job {job_id[:8]}: {exc.detail}")
+                    continue
+                statuses[job_id] = job["status"]
+                render_job(job)
+        if was_active and all(statuses.get(j) in settled for j in job_ids):
+            st.rerun(scope="app")
+
+    st.fragment(panel, run_every=POLL_SECONDS if active else None)()

@@ -1,0 +1,108 @@
+"""Who is signed in (the token lives in ``st.session_state``), the API client, and error display."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import streamlit as st
+
+from app.ui.client import ApiClient, ApiError, ApiUnreachable
+from app.ui.config import api_url
+
+TOKEN, USER, FLASH = "auth_token", "auth_user", "flash_messages"
+
+
+def client() -> ApiClient:
+    """This browser session's API client, carrying its token (rebuilt when the URL or token changes)."""
+    url, token = api_url(), st.session_state.get(TOKEN)
+    cached = st.session_state.get("_api_client")
+    if cached is None or cached.base_url != url or cached.token != token:
+        cached = ApiClient(url, token)
+        st.session_state["_api_client"] = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def flash(message: str, kind: str = "success") -> None:
+    """A message shown once, at the top of the next run (survives ``st.rerun``)."""
+    st.session_state.setdefault(FLASH, []).append((kind, message))
+
+
+def show_flashes() -> None:
+    for kind, message in st.session_state.pop(FLASH, []):
+        getattr(st, kind)(message)
+
+
+def forget_login() -> None:
+    """Drop everything this session knew: token, user, conversations on screen."""
+    for key in list(st.session_state.keys()):
+        if key != FLASH:
+            del st.session_state[key]
+
+
+def sign_in(username: str, password: str) -> dict[str, Any]:
+    """Log in through the API and keep the session token; raises ``ApiError``."""
+    login = ApiClient(api_url()).login(username, password)
+    forget_login()
+    st.session_state[TOKEN] = login["access_token"]
+    st.session_state[USER] = login["user"]
+    return login["user"]  # type: ignore[no-any-return]
+
+
+def sign_out() -> None:
+    """Revoke the session token at the API (best effort) and forget it here."""
+    if st.session_state.get(TOKEN):
+        # Best effort: the token is forgotten here either way.
+        with contextlib.suppress(ApiError):
+            client().logout()
+    forget_login()
+    flash("Signed out.", "info")
+
+
+def current_user() -> dict[str, Any] | None:
+    """The signed-in user, re-read from ``GET /me`` each full run so a revoked token or a changed
+    role takes effect at once; ``None`` when nobody is signed in (or the session ended)."""
+    if not st.session_state.get(TOKEN):
+        return None
+    try:
+        user = client().me()
+    except ApiUnreachable as exc:
+        st.error(exc.detail)
+        st.stop()
+    except ApiError as exc:
+        if exc.status != 401:
+            raise
+        forget_login()
+        flash(f"Your session ended ({exc.detail}). Please sign in again.", "warning")
+        return None
+    st.session_state[USER] = user
+    return user
+
+
+def require_role(*roles: str) -> dict[str, Any]:
+    """The signed-in user if their role is one of ``roles``; otherwise stop the page with a message."""
+    user = st.session_state.get(USER)
+    if not user:
+        st.warning("Please sign in.")
+        st.stop()
+    if roles and user["role"] not in roles:
+        st.error(f"This page needs the {' or '.join(roles)} role; you are signed in as {user['role']}.")
+        st.stop()
+    return user  # type: ignore[no-any-return]
+
+
+@contextmanager
+def api_errors(action: str = "") -> Iterator[None]:
+    """Show an API failure as ``st.error`` with the problem's detail (never a traceback) and skip
+    the rest of the block. A 401 means the session ended: back to the sign-in page."""
+    try:
+        yield
+    except ApiError as exc:
+        if exc.status == 401 and st.session_state.get(TOKEN):
+            forget_login()
+            flash(f"Your session ended ({exc.detail}). Please sign in again.", "warning")
+            st.rerun()
+        prefix = f"{action} failed: " if action else ""
+        st.error(prefix + exc.detail, icon="⚠️")

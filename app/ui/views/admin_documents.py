@@ -1,0 +1,91 @@
+"""Admin · documents: status, chunks, groups and errors per document; delete, re-ingest, regroup."""
+
+from typing import Any
+
+import streamlit as st
+
+from app.ui.render import job_monitor
+from app.ui.session import api_errors, client, flash, require_role
+from app.ui.uploads import TRACKED_JOBS, track_job
+
+require_role("admin")
+api = client()
+st.title("Documents")
+
+kbs: list[dict[str, Any]] = []
+group_names: list[str] = []
+with api_errors("Loading knowledge bases"):
+    kbs = api.kbs()
+    group_names = [g["name"] for g in api.groups() if g["name"] != "everyone"]
+if not kbs:
+    st.info("Create a knowledge base first (Admin · Knowledge bases).")
+    st.stop()
+
+kb_name = st.selectbox("Knowledge base", [kb["name"] for kb in kbs], key="docs_kb")
+docs: list[dict[str, Any]] = []
+with api_errors("Loading documents"):
+    docs = api.documents(kb_name)
+
+if not docs:
+    st.info("No documents in this knowledge base yet: upload some on the Upload page.")
+else:
+    st.dataframe(
+        [
+            {
+                "title": d["title"],
+                "source": d["source"],
+                "format": d["format"],
+                "status": d["status"],
+                "chunks": d["chunk_count"],
+                "pages": d["page_count"],
+                "groups": ", ".join(d["access_groups"]) or "all readers",
+                "tags": ", ".join(d["tags"]),
+                "KiB": round(d["size_bytes"] / 1024, 1),
+                "updated": str(d["updated_at"])[:19].replace("T", " "),
+                "error": d["error"] or "",
+            }
+            for d in docs
+        ],
+        hide_index=True,
+        use_container_width=True,
+    )
+    for d in docs:
+        if d["error"]:
+            st.error(f"{d['source']} ({d['status']}): {d['error']}")
+
+    st.subheader("Manage a document")
+    by_id = {d["id"]: d for d in docs}
+    doc_id = st.selectbox(
+        "Document",
+        list(by_id),
+        format_func=lambda i: f"{by_id[i]['title']} — {by_id[i]['source']}",
+        key="docs_pick",
+    )
+    doc = by_id[doc_id]
+    groups = st.multiselect(
+        "Only these groups may read it (empty: everyone who can read the base)",
+        sorted(set(group_names) | set(doc["access_groups"])),
+        default=doc["access_groups"],
+        key=f"doc_groups_{doc_id}",
+    )
+    save, reingest, delete = st.columns(3)
+    if save.button("Save groups", key="doc_save", use_container_width=True):
+        with api_errors("Saving groups"):
+            api.update_document(doc_id, groups)
+            flash(f"Saved the groups of {doc['source']}.")
+            st.rerun()
+    if reingest.button("Re-ingest", key="doc_reingest", use_container_width=True):
+        with api_errors("Re-ingest"):
+            track_job(api.reingest(doc_id))
+            st.rerun()
+    confirm = delete.checkbox("Confirm delete", key=f"doc_delete_confirm_{doc_id}")
+    if delete.button("Delete", key="doc_delete", disabled=not confirm, use_container_width=True):
+        with api_errors("Deleting"):
+            api.delete_document(doc_id)
+            flash(f"Deleted {doc['source']}.")
+            st.rerun()
+
+st.subheader("Ingestion jobs")
+job_monitor(client, TRACKED_JOBS)
+if not st.session_state.get(TRACKED_JOBS):
+    st.caption("Jobs you start here or on the Upload page appear here.")

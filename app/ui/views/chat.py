@@ -1,0 +1,172 @@
+"""Chat: pick a knowledge base and scenario, ask, watch the answer stream, then read the checked
+answer with its numbered citations; rate it; come back to earlier conversations from the sidebar."""
+
+from typing import Any
+
+import streamlit as st
+
+from app.ui.client import ApiError
+from app.ui.examples import SCENARIO_LABELS, SCENARIOS, example_questions
+from app.ui.render import escape_md, render_answer
+from app.ui.session import api_errors, client, require_role
+
+KB, SCENARIO, TURNS, CONVERSATION = "chat_kb", "chat_scenario", "chat_turns", "chat_conversation"
+
+require_role()
+api = client()
+kbs: list[dict[str, Any]] = []
+with api_errors("Loading knowledge bases"):
+    kbs = api.kbs()
+if not kbs:
+    st.title("Chat")
+    st.info("You cannot read any knowledge base yet. Ask an admin to give one of your groups access.")
+    st.stop()
+by_name = {kb["name"]: kb for kb in kbs}
+
+
+def new_conversation() -> None:
+    st.session_state[TURNS] = []
+    st.session_state[CONVERSATION] = None
+
+
+def kb_changed() -> None:
+    kb = by_name.get(st.session_state[KB])
+    if kb and kb.get("scenario") in SCENARIOS:
+        st.session_state[SCENARIO] = kb["scenario"]
+    new_conversation()
+
+
+def turns_from(conversation: dict[str, Any]) -> list[dict[str, Any]]:
+    """(question, checked answer) pairs from ``GET /conversations/{id}``."""
+    turns, question = [], ""
+    for message in conversation.get("messages", []):
+        if message["role"] == "user":
+            question = message["content"]
+        elif message["role"] == "assistant":
+            answer = message.get("answer") or {
+                "answer": message["content"],
+                "abstained": False,
+                "citations": [],
+                "message_id": message["id"],
+            }
+            turns.append({"question": question or answer.get("question", ""), "answer": answer})
+            question = ""
+    return turns
+
+
+def load_conversation(conversation_id: str) -> None:
+    try:
+        conversation = client().conversation(conversation_id)
+    except ApiError as exc:
+        st.session_state["chat_error"] = f"Could not open that conversation: {exc.detail}"
+        return
+    st.session_state[TURNS] = turns_from(conversation)
+    st.session_state[CONVERSATION] = conversation["id"]
+    kbs_of = [name for name in conversation.get("kbs", []) if name in by_name]
+    if kbs_of:
+        st.session_state[KB] = kbs_of[0]
+    if conversation.get("scenario") in SCENARIOS:
+        st.session_state[SCENARIO] = conversation["scenario"]
+
+
+if st.session_state.get(KB) not in by_name:
+    st.session_state[KB] = kbs[0]["name"]
+    kb_changed()
+st.session_state.setdefault(TURNS, [])
+st.session_state.setdefault(CONVERSATION, None)
+if st.session_state.get(SCENARIO) not in SCENARIOS:
+    st.session_state[SCENARIO] = by_name[st.session_state[KB]].get("scenario") or "employee"
+
+with st.sidebar:
+    st.selectbox("Knowledge base", list(by_name), key=KB, on_change=kb_changed)
+    st.selectbox("Scenario", SCENARIOS, key=SCENARIO, format_func=lambda s: SCENARIO_LABELS.get(s, s))
+    st.button("New conversation", on_click=new_conversation, icon=":material/add_comment:", key="chat_new")
+    st.subheader("History")
+    with api_errors("Loading your conversations"):
+        conversations = api.conversations()
+        if not conversations:
+            st.caption("Your conversations will appear here.")
+        for conv in conversations[:30]:
+            st.button(
+                conv["title"] or "(untitled)",
+                key=f"conv_{conv['id']}",
+                on_click=load_conversation,
+                args=(conv["id"],),
+                type="primary" if conv["id"] == st.session_state[CONVERSATION] else "secondary",
+                use_container_width=True,
+            )
+
+kb = by_name[st.session_state[KB]]
+st.title("Chat")
+st.caption(escape_md(f"{kb['name']}: {kb.get('description') or ''} ({kb['documents']} documents)"))
+if error := st.session_state.pop("chat_error", None):
+    st.error(error)
+
+
+def render_feedback(answer: dict[str, Any]) -> None:
+    """Thumbs up/down with an optional comment → ``POST /feedback`` (once per answer)."""
+    message_id = answer.get("message_id")
+    if not message_id:
+        return
+    sent: dict[str, str] = st.session_state.setdefault("feedback_sent", {})
+    if message_id in sent:
+        st.caption(f"Thanks for your feedback {'👍' if sent[message_id] == 'up' else '👎'}")
+        return
+    rating = st.feedback("thumbs", key=f"fb_{message_id}")
+    if rating is None:
+        return
+    comment = st.text_input(
+        "Comment (optional)", key=f"fb_comment_{message_id}", placeholder="What was helpful or wrong?"
+    )
+    if st.button("Send feedback", key=f"fb_send_{message_id}"):
+        value = "up" if rating == 1 else "down"
+        with api_errors("Sending feedback"):
+            api.send_feedback(message_id, value, comment)
+            sent[message_id] = value
+            st.rerun()
+
+
+for turn in st.session_state[TURNS]:
+    with st.chat_message("user"):
+        st.markdown(escape_md(turn["question"]))
+    with st.chat_message("assistant"):
+        render_answer(turn["answer"])
+        render_feedback(turn["answer"])
+
+question = st.chat_input("Ask a question about the knowledge base…")
+if not st.session_state[TURNS]:
+    st.caption("Try one of these:")
+    for i, example in enumerate(example_questions(st.session_state[SCENARIO])):
+        if st.button(example, key=f"example_{i}", icon=":material/lightbulb:"):
+            question = example
+
+
+def ask(question: str) -> None:
+    """Stream the answer into a placeholder; the checked answer then replaces it (via a rerun)."""
+    with st.chat_message("user"):
+        st.markdown(escape_md(question))
+    with st.chat_message("assistant"):
+        placeholder = st.empty()
+        placeholder.caption("Searching the knowledge base…")
+        streamed, answer = "", None
+        with api_errors("Answering"):
+            for event, data in api.chat_stream(
+                question,
+                [kb["name"]],
+                scenario=st.session_state[SCENARIO],
+                conversation_id=st.session_state[CONVERSATION],
+            ):
+                if event == "token":
+                    streamed += data.get("delta", "")
+                    placeholder.markdown(escape_md(streamed) + " ▌")
+                elif event == "answer":
+                    answer = data
+        placeholder.empty()
+    if answer is not None:
+        st.session_state[TURNS].append({"question": question, "answer": answer})
+        st.session_state[CONVERSATION] = answer.get("conversation_id") or st.session_state[CONVERSATION]
+        st.rerun()
+
+
+if question and question.strip():
+    ask(question.strip())
