@@ -34,6 +34,8 @@ def streamlit_command(host: str, port: int) -> list[str]:
         "false",
         "--client.toolbarMode",
         "minimal",  # no "Deploy" button: this is a product, not a notebook
+        "--server.maxUploadSize",
+        "100",  # MiB, the API's default KB_MAX_FILE_BYTES: refuse in the browser what the API would
     ]
 
 

@@ -35,6 +35,7 @@ def test_kb_ui_runs_streamlit_with_the_api_url(monkeypatch: pytest.MonkeyPatch) 
         "--server.headless": "true",
         "--browser.gatherUsageStats": "false",
         "--client.toolbarMode": "minimal",
+        "--server.maxUploadSize": "100",
     }
     assert env["KB_API_URL"] == "http://api.internal:8000"
 
