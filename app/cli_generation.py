@@ -102,22 +102,65 @@ def eval_answers(
     qa: Annotated[Path, typer.Option("--qa", exists=True, help="JSONL of {question, answer}")],
     scenario: Annotated[str, typer.Option()] = "employee",
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    filter_by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--filter-by",
+            help="Restrict each question's search to documents whose metadata KEY equals the "
+            "question's own metadata[KEY] (e.g. asin for product questions; repeatable).",
+        ),
+    ] = None,
+    context: Annotated[
+        str,
+        typer.Option(
+            help="retrieved (search the knowledge base) | gold (read each question's own `context` "
+            "passages through the same answerer, to separate reading from retrieval errors)."
+        ),
+    ] = "retrieved",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the full JSON report to this file.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Answer quality, citation support, abstention and timing over a Q&A file."""
-    from generation.evaluation import evaluate_answers, read_qa
+    from generation.answerer import Answerer
+    from generation.evaluation import FixedHits, QAItem, evaluate_answers, gold_hits, read_qa
     from retrieval.evaluation import EVAL_PRINCIPAL
 
+    if context not in ("retrieved", "gold"):
+        err.print("[red]error:[/red] --context is retrieved or gold")
+        raise typer.Exit(2)
     ctx = AppContext(load_settings())
     items = read_qa(qa)[:limit]
-    filters = SearchFilters(kbs=tuple(kb))
-    report = evaluate_answers(
-        items,
-        lambda q: ctx.answerer.ask(q, filters=filters, principal=EVAL_PRINCIPAL, scenario=scenario),
-        embed=ctx.embedder.embed,
-        progress=lambda done, total: err.print(f"\r{done}/{total}", end=""),
-    )
+    keys = tuple(filter_by or ())
+    missing = [i.question for i in items if any(k not in i.metadata for k in keys)]
+    if missing:
+        err.print(f"[red]error:[/red] {len(missing)} questions lack metadata {keys}: {missing[0]!r}")
+        raise typer.Exit(2)
+
+    def ask_item(item: QAItem) -> Answer:
+        filters = SearchFilters(kbs=tuple(kb), metadata={k: item.metadata[k] for k in keys})
+        answerer = ctx.answerer
+        if context == "gold":
+            hits = gold_hits(item, kb[0], ctx.embedder.embed)
+            answerer = Answerer(FixedHits(hits), ctx.generator, ctx.answerer.config)
+        return answerer.ask(item.question, filters=filters, principal=EVAL_PRINCIPAL, scenario=scenario)
+
+    try:
+        report = evaluate_answers(
+            items,
+            ask_item=ask_item,
+            embed=ctx.embedder.embed,
+            progress=lambda done, total: err.print(f"\r{done}/{total}", end=""),
+        )
+    except (KBError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     err.print()
+    report = {"kb": list(kb), "scenario": scenario, "context": context, "filter_by": list(keys), **report}
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     if as_json:
         sys.stdout.write(json.dumps(report) + "\n")
     else:

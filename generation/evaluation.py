@@ -1,5 +1,6 @@
-"""Answer evaluation: token-F1 and embedding similarity to gold answers, phantom citations,
-supported cited sentences, abstention (and false abstention), and timing."""
+"""Answer evaluation: token-F1 and embedding similarity to gold answers, short-answer match,
+phantom citations, supported cited sentences, the number check (numbers not found in their cited
+passages, and whether each was flagged), abstention (and false abstention), and timing."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.types import Answer
-from generation.citations import check_answer
+from core.types import Answer, Hit, Principal
+from generation.citations import check_answer, cited_numbers, numbers_in, split_sentences
+from retrieval.filters import SearchFilters
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")  # as generation.citations parses them
 _GOLD_CITE = re.compile(r"\[[^\]]*\.(?:pdf|md|docx|html|txt)[^\]]*\]", re.I)
 
 
@@ -27,11 +30,16 @@ class QAItem:
     question: str
     answer: str | None
     sources: tuple[str, ...] = ()
+    spans: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    context: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
 def read_qa(path: Path) -> list[QAItem]:
     """JSONL of {question, answer} (also accepts {question, truth}); ``answerable: false`` or a null
-    answer marks an unanswerable question."""
+    answer marks an unanswerable question. Optional keys: ``answer_spans`` (short gold answers, e.g.
+    TAT-QA's spans or numbers, scored by :func:`span_match`), ``metadata`` (e.g. ``{"asin": ...}`` for
+    a per-question metadata filter) and ``context`` (the gold passages, ``[{"title", "text"}]``)."""
     items = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
@@ -42,8 +50,60 @@ def read_qa(path: Path) -> list[QAItem]:
             gold = None
         if gold is not None:
             gold = _GOLD_CITE.sub("", str(gold)).strip()
-        items.append(QAItem(row["question"], gold, tuple(row.get("sources") or ())))
+        context = tuple(
+            (str(c.get("title") or ""), str(c["text"])) if isinstance(c, dict) else ("", str(c))
+            for c in row.get("context") or ()
+        )
+        items.append(
+            QAItem(
+                row["question"],
+                gold,
+                tuple(row.get("sources") or ()),
+                tuple(str(x) for x in row.get("answer_spans") or ()),
+                dict(row.get("metadata") or {}),
+                context,
+            )
+        )
     return items
+
+
+def gold_hits(item: QAItem, kb: str, embed: Callable[[list[str]], np.ndarray] | None = None) -> list[Hit]:
+    """The item's gold passages as Hits, so the same Answerer (evidence gate, prompt, citation checks)
+    reads them instead of retrieved ones. ``embed`` gives each its real dense cosine to the question,
+    so the evidence gate applies as in retrieval; without it the gate is passed."""
+    if not item.context:
+        raise ValueError(f"no gold context for question {item.question!r}")
+    scores: list[float | None] = [None] * len(item.context)
+    if embed is not None:
+        vecs = embed([item.question] + [text for _, text in item.context])
+        scores = [float(vecs[0] @ v) for v in vecs[1:]]
+    return [
+        Hit(
+            chunk_id=f"gold-{n}",
+            document_id=f"gold-{n}",
+            kb=kb,
+            text=text,
+            source=title or f"gold passage {n}",
+            title=title or f"gold passage {n}",
+            page=None,
+            heading_path=(),
+            char_start=0,
+            char_end=len(text),
+            dense_score=score,
+            sparse_score=None if score is not None else 1.0,
+        )
+        for n, ((title, text), score) in enumerate(zip(item.context, scores, strict=True), 1)
+    ]
+
+
+class FixedHits:
+    """A retriever that returns given hits whatever the query (gold-context evaluation)."""
+
+    def __init__(self, hits: list[Hit]):
+        self.hits = hits
+
+    def search(self, query: str, *, k: int, filters: SearchFilters, principal: Principal | None) -> list[Hit]:
+        return list(self.hits)
 
 
 def token_f1(prediction: str, gold: str) -> float:
@@ -56,39 +116,116 @@ def token_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def _as_number(text: str) -> float | None:
+    value = text.strip().replace("$", "").replace(",", "").replace("%", "").strip()
+    negative = value.startswith("(") and value.endswith(")")
+    try:
+        number = float(value.strip("()"))
+    except ValueError:
+        return None
+    return -number if negative else number
+
+
+def _norm_text(text: str) -> str:
+    return " ".join(w.lower() for w in _WORD.findall(text))
+
+
+def span_match(prediction: str, spans: tuple[str, ...] | list[str]) -> bool:
+    """Every gold span is in the prediction: a number equal to one in the prediction up to rounding
+    (sign ignored, since "decreased by 5" states -5), a text span as a word sequence.
+
+    Example: ``span_match("Revenue rose 12.35% [1].", ["12.3456"])`` is True (rounded to 2 places).
+    """
+    if not spans:
+        return False
+    text = re.sub(r"\[\d+\]", " ", prediction)
+    # (value, half a unit of its last printed digit): "12.35" matches a gold 12.3456
+    found = [
+        (abs(_as_number(n) or 0.0), 0.5 * 10 ** -(len(n.split(".")[1]) if "." in n else 0))
+        for n in sorted(numbers_in(text))
+    ]
+    words = f" {_norm_text(text)} "
+    for span in spans:
+        gold = _as_number(span)
+        if gold is not None:
+            ok = any(abs(value - abs(gold)) <= tol * 1.0001 for value, tol in found)
+        else:
+            ok = f" {_norm_text(span)} " in words
+        if not ok:
+            return False
+    return True
+
+
+def number_check(answer: Answer) -> tuple[int, int, int]:
+    """(numbers stated, numbers absent from the sentence's cited passages, of those how many sit in a
+    sentence the answer flags as unsupported). Uncited sentences have no cited passage."""
+    stated = missing = flagged = 0
+    hits = list(answer.sources)
+    unsupported = set(answer.unsupported_sentences)
+    for sentence in split_sentences(answer.text):
+        numbers = numbers_in(_CITE.sub(" ", sentence))
+        if not numbers:
+            continue
+        cited = [n for n in cited_numbers(sentence) if 1 <= n <= len(hits)]
+        have = numbers_in(" ".join(hits[n - 1].text for n in cited))
+        absent = numbers - have
+        stated += len(numbers)
+        missing += len(absent)
+        flagged += len(absent) if sentence in unsupported else 0
+    return stated, missing, flagged
+
+
 def evaluate_answers(
     items: list[QAItem],
-    ask: Callable[[str], Answer],
+    ask: Callable[[str], Answer] | None = None,
     *,
+    ask_item: Callable[[QAItem], Answer] | None = None,
     embed: Callable[[list[str]], np.ndarray] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Ask every question and aggregate the figures `kb eval answers` reports."""
+    """Ask every question and aggregate the figures `kb eval answers` reports. ``ask_item`` (given the
+    whole item: its metadata filter or gold context) replaces ``ask`` (given the question only)."""
+    if ask_item is None:
+        if ask is None:
+            raise ValueError("give ask or ask_item")
+        ask_item = lambda item: ask(item.question)  # noqa: E731
     f1s, sims, first_tokens, totals, tps = [], [], [], [], []
+    span_hits: list[bool] = []
+    numbers_stated = numbers_missing = numbers_flagged = answers_with_missing = 0
     cited_sentences = supported = phantoms_removed = phantoms_left = 0
     answerable = [i for i in items if i.answer is not None]
     abstained_answerable = abstained_unanswerable = 0
     rows: list[dict[str, Any]] = []
     for n, item in enumerate(items, 1):
-        answer = ask(item.question)
+        answer = ask_item(item)
         if progress:
             progress(n, len(items))
-        rows.append(
-            {
-                "question": item.question,
-                "answerable": item.answer is not None,
-                "abstained": answer.abstained,
-                "answer": answer.text,
-                "citations": [c.n for c in answer.citations],
-                "unsupported_sentences": list(answer.unsupported_sentences),
-            }
-        )
+        row: dict[str, Any] = {
+            "question": item.question,
+            "answerable": item.answer is not None,
+            "gold": item.answer,
+            "abstained": answer.abstained,
+            "answer": answer.text,
+            "citations": [c.n for c in answer.citations],
+            "cited_sources": [{"n": c.n, "source": c.source, "page": c.page} for c in answer.citations],
+            "unsupported_sentences": list(answer.unsupported_sentences),
+            "first_token_ms": answer.timings.get("first_token_ms"),
+        }
+        rows.append(row)
         if answer.timings.get("first_token_ms"):
             first_tokens.append(answer.timings["first_token_ms"])
             tps.append(answer.timings.get("tokens_per_s", 0.0))
         totals.append(answer.timings.get("total_ms", 0.0))
         phantoms_removed += answer.removed_citations
         if not answer.abstained:
+            stated, missing, flagged = number_check(answer)
+            numbers_stated, numbers_missing, numbers_flagged = (
+                numbers_stated + stated,
+                numbers_missing + missing,
+                numbers_flagged + flagged,
+            )
+            answers_with_missing += int(missing > 0)
+            row["numbers"] = {"stated": stated, "not_in_cited_sources": missing, "flagged": flagged}
             valid = {c.n for c in answer.citations}
             cited = re.findall(r"\[(\d+)\]", answer.text)
             phantoms_left += sum(1 for c in cited if int(c) not in valid and int(c) > len(answer.sources))
@@ -101,6 +238,9 @@ def evaluate_answers(
             continue
         abstained_answerable += int(answer.abstained)
         f1s.append(0.0 if answer.abstained else token_f1(answer.text, item.answer))
+        if item.spans:
+            span_hits.append(not answer.abstained and span_match(answer.text, item.spans))
+            row["span_match"] = span_hits[-1]
         if embed is not None and not answer.abstained:
             vecs = embed([re.sub(r"\[\d+\]", "", answer.text), item.answer])
             sims.append(float(vecs[0] @ vecs[1]))
@@ -115,6 +255,8 @@ def evaluate_answers(
         "unanswerable": unanswerable,
         "token_f1": round(float(np.mean(f1s)), 4) if f1s else None,
         "embedding_similarity": round(float(np.mean(sims)), 4) if sims else None,
+        "span_match_rate": round(sum(span_hits) / len(span_hits), 4) if span_hits else None,
+        "span_questions": len(span_hits),
         "phantom_citations_shown": phantoms_left,
         "phantom_citations_removed": phantoms_removed,
         "cited_sentences": cited_sentences,
@@ -122,6 +264,15 @@ def evaluate_answers(
         "abstention_rate_unanswerable": round(abstained_unanswerable / unanswerable, 4)
         if unanswerable
         else None,
+        "numbers_stated": numbers_stated,
+        "numbers_not_in_cited_sources": numbers_missing,
+        "unverified_number_rate": round(numbers_missing / numbers_stated, 4) if numbers_stated else None,
+        "unverified_numbers_flagged_rate": round(numbers_flagged / numbers_missing, 4)
+        if numbers_missing
+        else None,
+        "answers_with_unverified_numbers": answers_with_missing,
+        "abstained_answerable": abstained_answerable,
+        "abstained_unanswerable": abstained_unanswerable,
         "false_abstention_rate": round(abstained_answerable / len(answerable), 4) if answerable else None,
         "first_token_ms_p50": pct(first_tokens, 50),
         "first_token_ms_p95": pct(first_tokens, 95),

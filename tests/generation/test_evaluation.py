@@ -6,7 +6,17 @@ import json
 from pathlib import Path
 
 from core.types import Answer, Citation, Hit
-from generation.evaluation import QAItem, evaluate_answers, read_qa, token_f1
+from generation.evaluation import (
+    FixedHits,
+    QAItem,
+    evaluate_answers,
+    gold_hits,
+    number_check,
+    read_qa,
+    span_match,
+    token_f1,
+)
+from retrieval.filters import SearchFilters
 
 SRC = Hit(
     chunk_id="c1",
@@ -69,3 +79,53 @@ def test_evaluate_answers_counts() -> None:
     assert report["supported_cited_sentence_rate"] == 1.0 and report["cited_sentences"] == 1
     assert report["abstention_rate_unanswerable"] == 1.0 and report["false_abstention_rate"] == 0.5
     assert report["first_token_ms_p50"] == 100.0
+
+
+def test_read_qa_optional_keys(tmp_path: Path) -> None:
+    path = tmp_path / "qa.jsonl"
+    row = {
+        "question": "q",
+        "answer": "5 million",
+        "answer_spans": ["5"],
+        "metadata": {"asin": "B1"},
+        "context": [{"title": "table", "text": "a | 5"}, "para"],
+    }
+    path.write_text(json.dumps(row) + "\n")
+    (item,) = read_qa(path)
+    assert item.spans == ("5",) and item.metadata == {"asin": "B1"}
+    assert item.context == (("table", "a | 5"), ("", "para"))
+
+
+def test_span_match_numbers_and_text() -> None:
+    assert span_match("Revenue rose 12.35% [1].", ["12.3456"])  # rounded as printed
+    assert span_match("It was $1,496.5 million [1].", ["1,496.5"])
+    assert span_match("Sales decreased by 611 [1].", ["-611"])  # the sign is in the words
+    spans = ["fixed-price type", "cost-plus type"]
+    assert span_match("Types: fixed-price type and cost-plus type [1].", spans)
+    assert not span_match("It was 13 [1].", ["12.3456"])
+    assert not span_match("Only fixed-price type [1].", spans)
+    assert not span_match("anything", [])
+
+
+def test_number_check_counts_flagged_numbers() -> None:
+    flagged = "The deadline is 120 days [1]."
+    reply = Answer(
+        text=f"Claims are due within 90 days [1]. {flagged}",
+        abstained=False,
+        citations=(),
+        unsupported_sentences=(flagged,),
+        sources=(SRC,),
+        timings={},
+    )
+    assert number_check(reply) == (2, 1, 1)
+    report = evaluate_answers([QAItem("due?", "90 days")], ask_item=lambda item: reply)
+    assert report["numbers_stated"] == 2 and report["numbers_not_in_cited_sources"] == 1
+    assert report["unverified_numbers_flagged_rate"] == 1.0 and report["answers_with_unverified_numbers"] == 1
+
+
+def test_gold_hits_feed_the_answerer_unchanged() -> None:
+    item = QAItem("q", "a", context=(("table", "x | 1"), ("", "para")))
+    hits = gold_hits(item, "kb")
+    assert [h.title for h in hits] == ["table", "gold passage 2"]
+    assert all(h.sparse_score == 1.0 and h.dense_score is None for h in hits)  # passes the gate
+    assert FixedHits(hits).search("other", k=1, filters=SearchFilters(kbs=("kb",)), principal=None) == hits
