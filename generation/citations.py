@@ -42,8 +42,21 @@ def numbers_in(text: str) -> set[str]:
     return out
 
 
+_LEADING_CITES = re.compile(r"^((?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+)")
+
+
 def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
+    """Sentences, with citation markers written after the full stop ("… windows. [1] [2]") kept on
+    the sentence they follow rather than split off as a sentence of their own."""
+    out: list[str] = []
+    for part in (s.strip() for s in _SENTENCE.split(text) if s and s.strip()):
+        leading = _LEADING_CITES.match(part)
+        if leading and out:
+            out[-1] = f"{out[-1]} {leading.group(1).strip()}"
+            part = part[leading.end() :].strip()
+        if part:
+            out.append(part)
+    return out
 
 
 def strip_phantoms(text: str, n_sources: int) -> tuple[str, int]:

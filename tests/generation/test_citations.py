@@ -169,3 +169,16 @@ def test_missing_citation_is_attributed_only_when_supported() -> None:
 def test_bare_citation_is_not_an_answer() -> None:
     answer = Answerer(FixedRetriever(HITS), Scripted("[1]")).ask("q", filters=FILTERS, principal=ME)
     assert answer.abstained
+
+
+def test_citations_after_the_full_stop_stay_with_their_sentence() -> None:
+    from generation.citations import split_sentences
+
+    assert split_sentences(
+        "Employees accrue 1.5 vacation days per month. [1] [2] Claims take 90 days. [2]"
+    ) == [
+        "Employees accrue 1.5 vacation days per month. [1] [2]",
+        "Claims take 90 days. [2]",
+    ]
+    checks = check_answer("Employees accrue 1.5 vacation days per month. [1]", HITS)
+    assert len(checks) == 1 and checks[0].supported and checks[0].cited
