@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from app.chat import answer_payload
 from app.cli_retrieval import eval_app, principal_from_flags
 from app.context import AppContext
 from core.errors import KBError
@@ -18,37 +19,6 @@ from core.types import Answer
 from retrieval.filters import SearchFilters
 
 err = Console(stderr=True, soft_wrap=True)
-
-
-def answer_json(answer: Answer) -> dict[str, Any]:
-    return {
-        "answer": answer.text,
-        "abstained": answer.abstained,
-        "citations": [
-            {
-                "n": c.n,
-                "document_id": c.document_id,
-                "source": c.source,
-                "title": c.title,
-                "page": c.page,
-                "section": c.section,
-                "snippet": c.snippet,
-                "char_start": c.char_start,
-                "char_end": c.char_end,
-            }
-            for c in answer.citations
-        ],
-        "unsupported_sentences": list(answer.unsupported_sentences),
-        "closest_sources": [{"source": h.source, "title": h.title, "page": h.page} for h in answer.sources]
-        if answer.abstained
-        else [],
-        "timings": {
-            "retrieval_ms": answer.timings.get("retrieval_ms"),
-            "first_token_ms": answer.timings.get("first_token_ms"),
-            "total_ms": answer.timings.get("total_ms"),
-            "tokens_per_s": answer.timings.get("tokens_per_s"),
-        },
-    }
 
 
 def ask(
@@ -80,7 +50,7 @@ def ask(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     if as_json:
-        sys.stdout.write(json.dumps(answer_json(answer), ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(answer_payload(answer), ensure_ascii=False) + "\n")
         return
     out.print()
     if answer.abstained:
