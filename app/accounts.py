@@ -176,12 +176,21 @@ class Accounts:
             session.refresh(user)
             return user
 
-    def _set_groups(self, session: Session, user: User, groups: list[str]) -> None:
+    def require_groups(self, groups: list[str], session: Session | None = None) -> list[str]:
+        """The named groups (sorted, without the built-in ``everyone``); NotFoundError naming any that
+        do not exist."""
         wanted = {check_name(g, "group") for g in groups} - {EVERYONE}
+        if session is None:
+            with self.db.session() as own:
+                return self.require_groups(groups, own)
         known = set(session.scalars(select(Group.name).where(Group.name.in_(wanted))).all())
         missing = sorted(wanted - known)
         if missing:
             raise NotFoundError(f"group(s) {', '.join(missing)} do not exist; create them first")
+        return sorted(wanted)
+
+    def _set_groups(self, session: Session, user: User, groups: list[str]) -> None:
+        wanted = set(self.require_groups(groups, session))
         user.memberships = [m for m in user.memberships if m.group_name in wanted]
         have = {m.group_name for m in user.memberships}
         user.memberships.extend(Membership(user_id=user.id, group_name=g) for g in sorted(wanted - have))

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.accounts import Caller
 from app.context import AppContext
-from core.db import Conversation, DocumentRow, Feedback, KnowledgeBase, Message, utcnow
+from core.db import Conversation, DocumentRow, Feedback, KnowledgeBase, Message, User, utcnow
 from core.errors import NotFoundError
 from core.types import Answer, Principal
 from retrieval.filters import SearchFilters, can_read, can_read_kb
@@ -159,9 +159,6 @@ class ChatService:
             payload = {"conversation_id": None, "message_id": None, **payload}
         return payload
 
-    def ask(self, caller: Caller, req: ChatRequest) -> dict[str, Any]:
-        return self.run(self.prepare(caller, req))
-
     def stream(
         self, prepared: PreparedChat, error_body: Callable[[BaseException], dict[str, Any]]
     ) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -279,8 +276,6 @@ class ChatService:
             return row.id
 
     def list_feedback(self, limit: int = 100) -> list[dict[str, Any]]:
-        from core.db import User
-
         with self.db.session() as session:
             rows = session.execute(
                 select(Feedback, Message, User.username)

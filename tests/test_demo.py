@@ -5,20 +5,15 @@ fits in CI; the demo itself defaults to the 1.5B model). Run twice: the second r
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.servers import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _run_demo(data: Path) -> subprocess.CompletedProcess[str]:
@@ -26,8 +21,8 @@ def _run_demo(data: Path) -> subprocess.CompletedProcess[str]:
     env.update(
         KB_DATA_DIR=str(data),
         KB_DEMO_LLM_PROFILE="tiny",
-        KB_DEMO_API_PORT=str(_free_port()),
-        KB_DEMO_UI_PORT=str(_free_port()),
+        KB_DEMO_API_PORT=str(free_port()),
+        KB_DEMO_UI_PORT=str(free_port()),
     )
     return subprocess.run(
         ["bash", str(REPO / "scripts" / "demo.sh"), "--check"],

@@ -55,4 +55,3 @@ def require_role(*roles: str):  # type: ignore[no-untyped-def]
 
 
 AdminDep = Annotated[Caller, Depends(require_role("admin"))]
-AgentDep = Annotated[Caller, Depends(require_role("admin", "agent"))]

@@ -13,7 +13,7 @@ from app.api.problems import PayloadTooLarge, UnsupportedMedia
 from app.api.schemas import DocumentOut, DocumentPatch, JobOut, KbIn, KbOut, KbPatch, UploadOut
 from app.api.services import Services
 from app.uploads import UploadRejected, UploadStore
-from core.db import DocumentRow, Group, IngestionJob, KnowledgeBase, utcnow
+from core.db import DocumentRow, IngestionJob, KnowledgeBase, utcnow
 from core.errors import NotFoundError
 from core.types import EVERYONE
 from retrieval.filters import can_read, can_read_kb
@@ -22,18 +22,10 @@ router = APIRouter()
 
 
 def _check_groups(svc: Services, groups: list[str], allow_everyone: bool) -> list[str]:
-    """Existing group names, sorted. On documents ``everyone`` means "no narrowing" (an empty list)."""
-    wanted = sorted(set(groups) if allow_everyone else set(groups) - {EVERYONE})
-    with svc.ctx.db.session() as session:
-        known = set(session.scalars(select(Group.name).where(Group.name.in_(wanted))).all())
-    if allow_everyone:
-        known.add(EVERYONE)
-    missing = [g for g in wanted if g not in known]
-    if missing:
-        raise NotFoundError(
-            f"group(s) {', '.join(missing)} do not exist; create them with POST /groups first"
-        )
-    return wanted
+    """Existing group names, sorted. A base may list ``everyone``; on a document it means "no
+    narrowing", i.e. an empty list."""
+    named = svc.accounts.require_groups(groups)
+    return sorted([*named, EVERYONE]) if allow_everyone and EVERYONE in groups else named
 
 
 def _kb_out(row: dict[str, Any]) -> KbOut:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,14 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.servers import free_port, wait_until_up
+
 pytestmark = pytest.mark.slow
 PASSWORD = "real server password"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(data: Path) -> dict[str, str]:
@@ -43,7 +38,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         capture_output=True,
         text=True,
     )
-    port = _free_port()
+    port = free_port()
     log = open(data / "serve.log", "w")  # noqa: SIM115 - closed after the server stops
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -53,16 +48,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, (data / "serve.log").read_text()
-            assert time.monotonic() < deadline, "kb serve did not start in 120 s"
-            time.sleep(0.5)
+        wait_until_up(f"{base}/health", proc, data / "serve.log")
         token = httpx.post(f"{base}/auth/login", json={"username": "root", "password": PASSWORD}).json()[
             "access_token"
         ]

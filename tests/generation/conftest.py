@@ -4,16 +4,15 @@ and llama-cpp-python's own OpenAI-compatible server over the tiny GGUF."""
 from __future__ import annotations
 
 import importlib.util
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from generation.backends.base import ModelNotAvailableError
+from tests.servers import free_port, stop, wait_until_up
 
 # One thread: on a shared 2-core box a second llama.cpp thread spins at barriers while the core is busy
 # elsewhere, and a token can take seconds instead of milliseconds.
@@ -87,12 +86,6 @@ def tiny_hf_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def llama_server(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of ``python -m llama_cpp.server`` serving the tiny GGUF on a free loopback port."""
@@ -100,9 +93,7 @@ def llama_server(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     for module in ("uvicorn", "fastapi", "sse_starlette", "starlette_context"):
         if importlib.util.find_spec(module) is None:
             pytest.skip(f"{module} missing: pip install 'llama-cpp-python[server]==0.3.36'")
-    import httpx
-
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
     command = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(tiny_gguf), "--model_alias", "tiny",
@@ -114,24 +105,7 @@ def llama_server(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                tail = log_path.read_text()[-3000:]
-                pytest.fail(f"llama_cpp.server exited with {process.returncode}:\n{tail}")
-            try:
-                if httpx.get(f"{base_url}/v1/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server not up after 120 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.3)
+        wait_until_up(f"{base_url}/v1/models", process, log_path)
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=15)

@@ -27,7 +27,8 @@ from generation.backends import (
     build_generator,
 )
 from generation.backends.base import StopScanner, check_request
-from tests.generation.conftest import TEST_THREADS, _free_port, _require_llama_cpp
+from tests.generation.conftest import TEST_THREADS, _require_llama_cpp
+from tests.servers import free_port
 
 SOURCES = (
     "[1] Leave policy (hr/leave.pdf, page 3)\n<<<\nEmployees may carry over five days of annual leave into "
@@ -190,7 +191,7 @@ def test_stop_scanner_finds_stops_split_across_deltas() -> None:
 
 
 def test_openai_closed_port_names_the_url() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     gen = OpenAICompatibleGenerator(url, "any", timeout=5)
     with pytest.raises(GenerationError, match=f"{url}/v1/chat/completions") as info:
         gen.complete(MESSAGES)

@@ -4,7 +4,6 @@ signed-in users and one ingested knowledge base. The UI reaches it over HTTP via
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from app.ui.client import ApiClient
 from app.ui.session import TOKEN
 from core.settings import Settings
 from ingest.embedder import HashingEmbedder
+from tests.servers import free_port
 
 UI_MAIN = Path(__file__).resolve().parents[2] / "app" / "ui" / "main.py"
 PASSWORD = "ui test password"
@@ -45,12 +45,6 @@ Submit your receipts in the benefits portal within 30 days of the purchase.
 """
 PERKS_QUESTION = "What does PerksPlus reimburse?"
 PERKS_ANSWER_PART = "PerksPlus reimburses gym memberships"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.ui.conftest import PASSWORD, PERKS_ANSWER_PART, PERKS_QUESTION, LiveApi, free_port
+from tests.servers import free_port, stop, wait_until_up
+from tests.ui.conftest import PASSWORD, PERKS_ANSWER_PART, PERKS_QUESTION, LiveApi
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
@@ -54,23 +53,10 @@ def ui_url(live_api: LiveApi, tmp_path_factory: pytest.TempPathFactory) -> Itera
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert proc.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "kb ui did not start in 90 s: " + log_path.read_text()
-                time.sleep(0.3)
+            wait_until_up(f"{url}/_stcore/health", proc, log_path, seconds=90)
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
 
 
 def _sign_in(page, username: str) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,8 @@ import httpx
 import pytest
 
 from app.ui.client import ApiClient, ApiError, ApiUnreachable, parse_sse, problem_from
-from tests.ui.conftest import KB, PERKS_ANSWER_PART, PERKS_QUESTION, LiveApi, free_port
+from tests.servers import free_port
+from tests.ui.conftest import KB, PERKS_ANSWER_PART, PERKS_QUESTION, LiveApi
 
 
 def test_parse_sse_events_with_json_data() -> None:

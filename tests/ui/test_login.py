@@ -6,7 +6,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.ui.session import TOKEN
-from tests.ui.conftest import PASSWORD, UI_MAIN, LiveApi, app_as, free_port
+from tests.servers import free_port
+from tests.ui.conftest import PASSWORD, UI_MAIN, LiveApi, app_as
 
 ADMIN_PAGES = [
     "views/admin_kbs.py",
