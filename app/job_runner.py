@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from app.audit import AuditLog
 from core.db import Database, IngestionJob, KnowledgeBase, utcnow
+from core.errors import NotFoundError
 from core.index_store import IndexStore
 from ingest.sources import SourceFile
 
@@ -93,6 +94,28 @@ class JobRunner:
         if count:
             self._wake.set()
         return count
+
+    # ------------------------------------------------------------------ reading
+    def list(self, kb: str | None = None, limit: int = 50) -> list[tuple[IngestionJob, str]]:
+        """(job, base name) pairs, newest first."""
+        with self.db.session() as session:
+            query = (
+                select(IngestionJob, KnowledgeBase.name)
+                .join(KnowledgeBase, KnowledgeBase.id == IngestionJob.kb_id)
+                .order_by(IngestionJob.created_at.desc())
+                .limit(limit)
+            )
+            if kb:
+                query = query.where(KnowledgeBase.name == kb)
+            return [(job, name) for job, name in session.execute(query).all()]
+
+    def get(self, job_id: str) -> tuple[IngestionJob, str]:
+        with self.db.session() as session:
+            job = session.get(IngestionJob, job_id)
+            kb = session.get(KnowledgeBase, job.kb_id) if job else None
+        if job is None or kb is None:
+            raise NotFoundError(f"job {job_id} does not exist")
+        return job, kb.name
 
     # ------------------------------------------------------------------ work
     def _loop(self) -> None:

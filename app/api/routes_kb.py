@@ -6,17 +6,15 @@ import shutil
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
-from sqlalchemy import select
 
 from app.api.deps import AdminDep, CallerDep, ServicesDep
 from app.api.problems import PayloadTooLarge, UnsupportedMedia
 from app.api.schemas import DocumentOut, DocumentPatch, JobOut, KbIn, KbOut, KbPatch, UploadOut
 from app.api.services import Services
 from app.uploads import UploadRejected, UploadStore
-from core.db import DocumentRow, IngestionJob, KnowledgeBase, utcnow
-from core.errors import NotFoundError
+from core.db import DocumentRow, IngestionJob
 from core.types import EVERYONE
-from retrieval.filters import can_read, can_read_kb
+from retrieval.filters import can_read_kb
 
 router = APIRouter()
 
@@ -81,52 +79,23 @@ def _document_out(doc: DocumentRow, kb_name: str) -> DocumentOut:
     )
 
 
-def _readable_document(svc: Services, doc_id: str, caller: CallerDep) -> tuple[DocumentRow, KnowledgeBase]:
-    with svc.ctx.db.session() as session:
-        doc = session.get(DocumentRow, doc_id)
-        kb = session.get(KnowledgeBase, doc.kb_id) if doc else None
-    principal = caller.principal()
-    if (
-        doc is None
-        or kb is None
-        or not (can_read_kb(kb.read_groups, principal) and can_read(doc.access_groups, principal))
-    ):
-        raise NotFoundError(f"document {doc_id} does not exist or you may not read it")
-    return doc, kb
-
-
 @router.get("/kbs/{name}/documents", response_model=list[DocumentOut], tags=["documents"])
 def list_documents(name: str, caller: CallerDep, svc: ServicesDep) -> list[DocumentOut]:
     kb = svc.chat.readable_kb(name, caller.principal())
-    principal = caller.principal()
-    with svc.ctx.db.session() as session:
-        docs = session.scalars(
-            select(DocumentRow).where(DocumentRow.kb_id == kb.id).order_by(DocumentRow.source)
-        ).all()
-    return [_document_out(d, kb.name) for d in docs if can_read(d.access_groups or [], principal)]
+    return [_document_out(d, kb.name) for d in svc.documents.list_readable(kb, caller.principal())]
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentOut, tags=["documents"])
 def get_document(doc_id: str, caller: CallerDep, svc: ServicesDep) -> DocumentOut:
-    doc, kb = _readable_document(svc, doc_id, caller)
-    return _document_out(doc, kb.name)
+    return _document_out(*svc.documents.readable(doc_id, caller.principal()))
 
 
 @router.patch("/documents/{doc_id}", response_model=DocumentOut, tags=["documents"])
 def update_document(doc_id: str, body: DocumentPatch, caller: AdminDep, svc: ServicesDep) -> DocumentOut:
     groups = _check_groups(svc, body.access_groups, allow_everyone=False)
-    with svc.ctx.db.session() as session:
-        doc = session.get(DocumentRow, doc_id)
-        if doc is None:
-            raise NotFoundError(f"document {doc_id} does not exist")
-        before = list(doc.access_groups or [])
-        # updated_at moves too: retrieval snapshots reload on it, so the change applies at once.
-        doc.access_groups, doc.updated_at = groups, utcnow()
-        kb = session.get(KnowledgeBase, doc.kb_id)
-        assert kb is not None
-        out = _document_out(doc, kb.name)
+    doc, kb_name, before = svc.documents.set_groups(doc_id, groups)
     svc.audit.record(caller.username, "document.access_groups", doc_id, before=before, after=groups)
-    return out
+    return _document_out(doc, kb_name)
 
 
 @router.delete("/documents/{doc_id}", status_code=204, tags=["documents"])
@@ -138,20 +107,8 @@ def delete_document(doc_id: str, caller: AdminDep, svc: ServicesDep) -> Response
 
 @router.post("/documents/{doc_id}/reingest", status_code=202, tags=["documents"])
 def reingest_document(doc_id: str, caller: AdminDep, svc: ServicesDep) -> dict[str, str]:
-    with svc.ctx.db.session() as session:
-        doc = session.get(DocumentRow, doc_id)
-    if doc is None:
-        raise NotFoundError(f"document {doc_id} does not exist")
-    # ``path`` is the file's source name; ``meta.file_path`` where its bytes were read from.
-    file_path = (doc.meta or {}).get("file_path")
-    if not file_path:
-        raise NotFoundError(f"document {doc_id} has no stored file to re-read; upload it again")
-    inputs = {
-        "files": [{"path": file_path, "source": doc.path}],
-        "groups": list(doc.access_groups or []),
-        "tags": list(doc.scenario_tags or []),
-    }
-    job_id = svc.jobs.submit(doc.kb_id, inputs, caller.id, 1)
+    kb_id, inputs = svc.documents.reingest_inputs(doc_id)
+    job_id = svc.jobs.submit(kb_id, inputs, caller.id, 1)
     svc.audit.record(caller.username, "document.reingest", doc_id, job_id=job_id)
     return {"job_id": job_id}
 
@@ -220,23 +177,9 @@ def _job_out(job: IngestionJob, kb_name: str) -> JobOut:
 def list_jobs(
     _: AdminDep, svc: ServicesDep, kb: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[JobOut]:
-    with svc.ctx.db.session() as session:
-        query = (
-            select(IngestionJob, KnowledgeBase.name)
-            .join(KnowledgeBase, KnowledgeBase.id == IngestionJob.kb_id)
-            .order_by(IngestionJob.created_at.desc())
-            .limit(limit)
-        )
-        if kb:
-            query = query.where(KnowledgeBase.name == kb)
-        return [_job_out(job, kb_name) for job, kb_name in session.execute(query).all()]
+    return [_job_out(job, kb_name) for job, kb_name in svc.jobs.list(kb, limit)]
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, tags=["jobs"])
 def get_job(job_id: str, _: AdminDep, svc: ServicesDep) -> JobOut:
-    with svc.ctx.db.session() as session:
-        job = session.get(IngestionJob, job_id)
-        kb = session.get(KnowledgeBase, job.kb_id) if job else None
-        if job is None or kb is None:
-            raise NotFoundError(f"job {job_id} does not exist")
-        return _job_out(job, kb.name)
+    return _job_out(*svc.jobs.get(job_id))

@@ -9,6 +9,7 @@ from app.api.metrics import Metrics
 from app.audit import AuditLog
 from app.chat import ChatService
 from app.context import AppContext
+from app.documents import DocumentService
 from app.job_runner import JobRunner
 
 
@@ -20,6 +21,7 @@ class Services:
         self.audit = AuditLog(ctx.db)
         self.login_throttle = LoginThrottle()
         self.metrics = Metrics(ctx.db)
+        self.documents = DocumentService(ctx.db)
         self.chat = ChatService(ctx, on_answer=self.metrics.observe_answer)
         self.jobs = JobRunner(ctx.db, ctx.store, self._pipeline, ctx.settings.job_max_attempts)
 
