@@ -13,6 +13,7 @@ from statistics import median
 
 from core.types import Block
 from ingest.loaders.pdf_layout import Line, page_blocks
+from ingest.loaders.pdf_tables import page_tables, with_tables
 from ingest.ocr import OcrLine, mean_confidence
 
 _COLUMN_GAP = 1.2  # a gutter at least this many line heights wide may separate columns
@@ -107,8 +108,26 @@ def ocr_lines(items: list[OcrLine], image_height: float) -> list[Line]:
 
 
 def ocr_blocks(items: list[OcrLine], image_height: float, page: int) -> list[Block]:
-    """Paragraph and table blocks of one recognised page, each with its OCR confidence."""
-    return page_blocks(ocr_lines(items, image_height), page)
+    """Paragraph and table blocks of one recognised page, each with its OCR confidence.
+
+    Tables are found as in digital PDFs (pdf_tables), each recognised box standing for a phrase."""
+    lines = ocr_lines(items, image_height)
+    words = [{"text": x.text, "x0": x.left, "x1": x.right, "top": x.top, "bottom": x.bottom} for x in items]
+    regions = []
+    for region in page_tables(words, image_height, page):
+        inside = [x for x in items if region.covers(_as_line(x, image_height))]
+        regions.append(replace(region, block=replace(region.block, ocr_confidence=_rounded(inside))))
+    return with_tables(lines, page, regions) if regions else page_blocks(lines, page)
+
+
+def _as_line(item: OcrLine, image_height: float) -> Line:
+    return Line(
+        item.text, image_height - item.top, image_height - item.bottom, item.height, item.left, item.right
+    )
+
+
+def _rounded(items: list[OcrLine]) -> float | None:
+    return round(mean_confidence(items), 3) if items else None
 
 
 def figure_text(items: list[OcrLine], image_height: float, page: int) -> list[Block]:

@@ -13,6 +13,7 @@ from core.types import Block, Document
 from ingest.loaders.base import OCR_OFF, HeadingStack, LoadOptions, file_document
 from ingest.loaders.pdf_layout import Line, page_blocks, with_outline
 from ingest.loaders.pdf_ocr import figure_blocks, ocr_pages
+from ingest.loaders.pdf_tables import find_tables, with_tables
 from ingest.loaders.pdfium_lock import PDFIUM_LOCK
 
 log = logging.getLogger(__name__)
@@ -163,10 +164,13 @@ class PdfLoader:
         source = self.options.source_for(path)
         parsed = self._parse(data, source)
         pages = [page_blocks(lines, index + 1) for index, lines in enumerate(parsed.pages)]
+        with_figures = [n for n, blocks in enumerate(pages, 1) if any(b.kind == "table" for b in blocks)]
+        for n, regions in find_tables(data, with_figures).items():
+            pages[n - 1] = with_tables(parsed.pages[n - 1], n, regions)
         texts = {n: " ".join(b.text for b in blocks) for n, blocks in enumerate(pages, 1)}
         empty = [n for n, text in texts.items() if not any(ch.isalnum() for ch in text)]
         recognised = ocr_pages(data, empty, self.options)
-        figures = figure_blocks(data, {n: t for n, t in texts.items() if n not in empty}, self.options)
+        figures = figure_blocks(data, [n for n in texts if n not in empty], self.options)
         unread = [n for n in empty if not recognised.get(n)]
         if len(unread) == len(pages):
             if self.options.ocr is None:

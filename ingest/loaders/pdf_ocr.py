@@ -63,76 +63,68 @@ def ocr_pages(data: bytes, pages: list[int], options: LoadOptions) -> dict[int, 
     return out
 
 
-def _figures(pdf: Any, index: int) -> tuple[tuple[float, float], list[tuple[float, float, float, float]]]:
-    """Page size and the boxes (left, bottom, right, top) of its figure-sized images."""
+Box = tuple[float, float, float, float]  # left, bottom, right, top in PDF units
+
+
+def _figures(pdf: Any, index: int) -> tuple[tuple[float, float], list[tuple[Box, str]]]:
+    """Page size, and the box of each figure-sized image with the text-layer text drawn over it."""
     import pypdfium2.raw as pdfium_c
 
     with PDFIUM_LOCK:
         page = pdf[index]
+        textpage = page.get_textpage()
         try:
             width, height = page.get_size()
-            boxes = []
+            found: list[tuple[Box, str]] = []
             for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3):
                 left, bottom, right, top = obj.get_bounds()
-                left, bottom = max(left, 0.0), max(bottom, 0.0)
-                right, top = min(right, width), min(top, height)
-                w, h = right - left, top - bottom
-                if (
-                    w >= _FIGURE_MIN_SIDE
-                    and h >= _FIGURE_MIN_SIDE
-                    and w * h >= _FIGURE_MIN_SHARE * width * height
-                ):
-                    boxes.append((left, bottom, right, top))
+                box = (max(left, 0.0), max(bottom, 0.0), min(right, width), min(top, height))
+                w, h = box[2] - box[0], box[3] - box[1]
+                if min(w, h) >= _FIGURE_MIN_SIDE and w * h >= _FIGURE_MIN_SHARE * width * height:
+                    found.append((box, textpage.get_text_bounded(*box)))
         finally:
+            textpage.close()
             page.close()
-    boxes.sort(key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
-    return (width, height), boxes[:_FIGURES_PER_PAGE]
+    found.sort(key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]), reverse=True)
+    return (width, height), found[:_FIGURES_PER_PAGE]
 
 
 def _key(text: str) -> str:
     return _NON_WORD.sub("", text.casefold())
 
 
-def _new_text(lines: list[OcrLine], page_text: str) -> list[OcrLine]:
-    """Recognised lines that the page's text layer does not already hold (captions drawn over images)."""
-    known = _key(page_text)
+def _new_text(lines: list[OcrLine], drawn_over: str) -> list[OcrLine]:
+    """Recognised lines the text layer does not already hold at that spot (captions over images)."""
+    known = _key(drawn_over)
     return [line for line in lines if len(_key(line.text)) >= 2 and _key(line.text) not in known]
 
 
 def _figure(
-    engine: OcrEngine,
-    pdf: Any,
-    index: int,
-    box: tuple[float, ...],
-    size: tuple[float, float],
-    page_text: str,
-    options: LoadOptions,
+    engine: OcrEngine, pdf: Any, index: int, figure: tuple[Box, str], size: tuple[float, float], dpi: int
 ) -> list[Block]:
-    left, bottom, right, top = box
+    (left, bottom, right, top), drawn_over = figure
     width, height = size
-    image = _render(pdf, index, options.ocr_dpi / 72, (left, bottom, width - right, height - top))
-    lines = _new_text(read_page(engine, image), page_text)
+    image = _render(pdf, index, dpi / 72, (left, bottom, width - right, height - top))
+    lines = _new_text(read_page(engine, image), drawn_over)
     if sum(len(line.text) for line in lines) < 3:
         return []
     return figure_text(lines, image.height, index + 1)
 
 
-def figure_blocks(data: bytes, page_texts: dict[int, str], options: LoadOptions) -> dict[int, list[Block]]:
-    """Text recognised in the figures (images) of the pages in ``page_texts`` (1-based -> page text)."""
+def figure_blocks(data: bytes, pages: list[int], options: LoadOptions) -> dict[int, list[Block]]:
+    """Text recognised in the figures (images) of ``pages`` (1-based), by page."""
     engine = options.ocr
-    if engine is None or not page_texts:
+    if engine is None or not pages:
         return {}
     out: dict[int, list[Block]] = {}
     pdf = _open(data)
     try:
-        found = {page: _figures(pdf, page - 1) for page in page_texts}
-        work = [(page, box) for page, (_, boxes) in found.items() for box in boxes]
-        for done, (page, box) in enumerate(work):
+        found = {page: _figures(pdf, page - 1) for page in pages}
+        work = [(page, figure) for page, (_, figures) in found.items() for figure in figures]
+        for done, (page, figure) in enumerate(work):
             options.step("figures", done, len(work))
-            size = found[page][0]
-            out.setdefault(page, []).extend(
-                _figure(engine, pdf, page - 1, box, size, page_texts[page], options)
-            )
+            blocks = _figure(engine, pdf, page - 1, figure, found[page][0], options.ocr_dpi)
+            out.setdefault(page, []).extend(blocks)
         if work:
             options.step("figures", len(work), len(work))
     finally:
