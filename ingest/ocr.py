@@ -143,7 +143,7 @@ def prepare(image: Image) -> Image:
     """Greyscale with the contrast stretched: faint scans and coloured figures read better."""
     from PIL import ImageOps
 
-    return ImageOps.autocontrast(ImageOps.exif_transpose(image).convert("L"), cutoff=1).convert("RGB")
+    return ImageOps.autocontrast(ImageOps.exif_transpose(image).convert("L"), cutoff=0).convert("RGB")
 
 
 def read_page(engine: OcrEngine, image: Image) -> list[OcrLine]:
