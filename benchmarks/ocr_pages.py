@@ -5,6 +5,7 @@ the OCR tests, so both read pages made the same way."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -22,20 +23,17 @@ def font_path() -> Path | None:
 
 
 def _wrap(text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
-    """Lines no wider than ``width``: broken at spaces, or between any two characters for CJK."""
+    """Lines no wider than ``width``, broken between words, or between any two CJK characters."""
     lines: list[str] = []
     current = ""
-    tokens = text.split(" ") if " " in text else list(text)
-    joiner = " " if " " in text else ""
-    for token in tokens:
-        candidate = f"{current}{joiner}{token}" if current else token
-        if font.getlength(candidate) <= width or not current:
-            current = candidate
+    for token in re.findall(r"[^\W\d_]+(?<![\u3000-\u9fff])|\d+|\s+|.", text):
+        if font.getlength(current + token) <= width or not current.strip():
+            current += token
         else:
-            lines.append(current)
-            current = token
-    if current:
-        lines.append(current)
+            lines.append(current.strip())
+            current = token.lstrip()
+    if current.strip():
+        lines.append(current.strip())
     return lines
 
 

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from sqlalchemy import select
 
 from benchmarks.ocr_pages import faint, font_path, image_pdf, render_page, sideways, skewed
+from core.db import ChunkRow, Database, IngestionJob
 from core.errors import EmptyFileError, NeedsOCRError
+from core.settings import Settings
 from core.types import Block, Document
 from ingest.chunking import StructureAwareChunker
 from ingest.loaders import load_path
@@ -225,3 +228,33 @@ def test_real_ocr_scanned_table_of_messy_docs_keeps_its_header(datasets: Path) -
     assert table.header and table.rows[0][:2] == ("Disability Category", "Participants")
     assert ("Blind", "5", "1", "4", "34.5%, n=1", "1199 sec, n=1") in table.rows
     assert table.page == 1 and table.ocr_confidence is not None and table.ocr_confidence > 0.9
+
+
+def test_pipeline_records_ocr_progress_and_provenance(
+    settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    from ingest.embedder import HashingEmbedder
+    from ingest.pipeline import IngestionPipeline
+    from tests.ingest.test_pipeline import word_counter
+
+    pipe = IngestionPipeline(settings, db, HashingEmbedder(), StructureAwareChunker(word_counter))
+    pipe.catalog.create("scans")
+    pipe.ocr = FakeEngine([box("Scanned claim form for dental care", 50, 40, conf=0.8)])  # type: ignore[assignment]
+    seen: list[dict[str, object] | None] = []
+    record = pipe.jobs.working_on
+    pipe.jobs.working_on = lambda job, current: (seen.append(current), record(job, current))  # type: ignore[method-assign]
+    report = pipe.ingest("scans", [_mixed_pdf(tmp_path)])
+    assert report.added == 1
+    assert {"source": "mixed.pdf", "step": "ocr", "done": 1, "total": 1} in seen
+    with db.session() as session:
+        rows = session.execute(select(ChunkRow.page_end, ChunkRow.ocr_confidence)).all()
+        job = session.get(IngestionJob, report.job_id)
+        assert job is not None and job.current is None  # cleared when the job finished
+    assert [tuple(r) for r in rows] == [(2, 0.8)]  # one small chunk: typed page 1 + scanned page 2
+
+    pipe.catalog.update("scans", ocr=False)
+    (tmp_path / "again").mkdir()
+    scan = tmp_path / "again" / "scan.pdf"
+    scan.write_bytes(image_pdf([Image.new("L", (300, 200), 255)]))
+    off = pipe.ingest("scans", [scan])
+    assert "OCR is turned off" in off.failed[0]["error"]
