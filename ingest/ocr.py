@@ -56,8 +56,10 @@ class OcrEngine(Protocol):
 
 
 def _cuda_available() -> bool:
-    import onnxruntime
-
+    try:
+        import onnxruntime
+    except ImportError as exc:
+        raise ConfigError(f"OCR needs onnxruntime: {OCR_INSTALL}") from exc
     return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
 
 

@@ -164,8 +164,14 @@ class PdfLoader:
         source = self.options.source_for(path)
         parsed = self._parse(data, source)
         pages = [page_blocks(lines, index + 1) for index, lines in enumerate(parsed.pages)]
-        with_figures = [n for n, blocks in enumerate(pages, 1) if any(b.kind == "table" for b in blocks)]
-        for n, regions in find_tables(data, with_figures).items():
+        # Pages whose text-layer lines hold rows of figures get their tables rebuilt with headers
+        # (needs line geometry: not after the pypdf fallback).
+        table_pages = [
+            n
+            for n, blocks in enumerate(pages, 1)
+            if any(b.kind == "table" for b in blocks) and any(x.top is not None for x in parsed.pages[n - 1])
+        ]
+        for n, regions in find_tables(data, table_pages).items():
             pages[n - 1] = with_tables(parsed.pages[n - 1], n, regions)
         texts = {n: " ".join(b.text for b in blocks) for n, blocks in enumerate(pages, 1)}
         empty = [n for n, text in texts.items() if not any(ch.isalnum() for ch in text)]
