@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from core.types import Block
@@ -32,16 +34,19 @@ def _render(
             page.close()
 
 
-def _open(data: bytes) -> Any:
+@contextmanager
+def _opened(data: bytes) -> Iterator[Any]:
+    """The PDF open for rendering; opened and closed under the pdfium lock, which each render
+    takes again, so OCR itself runs without holding it."""
     import pypdfium2 as pdfium
 
     with PDFIUM_LOCK:
-        return pdfium.PdfDocument(data)
-
-
-def _close(pdf: Any) -> None:
-    with PDFIUM_LOCK:
-        pdf.close()
+        pdf = pdfium.PdfDocument(data)
+    try:
+        yield pdf
+    finally:
+        with PDFIUM_LOCK:
+            pdf.close()
 
 
 def ocr_pages(data: bytes, pages: list[int], options: LoadOptions) -> dict[int, list[Block]]:
@@ -50,16 +55,12 @@ def ocr_pages(data: bytes, pages: list[int], options: LoadOptions) -> dict[int, 
     if engine is None or not pages:
         return {}
     out: dict[int, list[Block]] = {}
-    pdf = _open(data)
-    try:
+    with _opened(data) as pdf:
         for done, page in enumerate(pages):
             options.step("ocr", done, len(pages))
             image = _render(pdf, page - 1, options.ocr_dpi / 72)
-            lines = read_page(engine, image)
-            out[page] = ocr_blocks(lines, image.height, page)
-        options.step("ocr", len(pages), len(pages))
-    finally:
-        _close(pdf)
+            out[page] = ocr_blocks(read_page(engine, image), image.height, page)
+    options.step("ocr", len(pages), len(pages))
     return out
 
 
@@ -117,16 +118,13 @@ def figure_blocks(data: bytes, pages: list[int], options: LoadOptions) -> dict[i
     if engine is None or not pages:
         return {}
     out: dict[int, list[Block]] = {}
-    pdf = _open(data)
-    try:
+    with _opened(data) as pdf:
         found = {page: _figures(pdf, page - 1) for page in pages}
         work = [(page, figure) for page, (_, figures) in found.items() for figure in figures]
         for done, (page, figure) in enumerate(work):
             options.step("figures", done, len(work))
             blocks = _figure(engine, pdf, page - 1, figure, found[page][0], options.ocr_dpi)
             out.setdefault(page, []).extend(blocks)
-        if work:
-            options.step("figures", len(work), len(work))
-    finally:
-        _close(pdf)
+    if work:
+        options.step("figures", len(work), len(work))
     return {page: blocks for page, blocks in out.items() if blocks}

@@ -5,13 +5,13 @@ sideways page, a multi-page TIFF, an image without text and the scanned table of
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from benchmarks.ocr import cer
 from benchmarks.ocr_pages import faint, font_path, image_pdf, render_page, sideways, skewed
 from core.db import ChunkRow, Database, IngestionJob
 from core.errors import EmptyFileError, NeedsOCRError
@@ -153,18 +153,6 @@ def test_ocr_off_refuses_scans_and_images_with_the_reason(tmp_path: Path) -> Non
 
 
 # ---------------------------------------------------------------- the real engine (slow)
-
-
-def cer(expected: str, got: str) -> float:
-    """Character error rate, whitespace ignored (Levenshtein distance / expected length)."""
-    a, b = re.sub(r"\s+", "", expected), re.sub(r"\s+", "", got)
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1] / max(len(a), 1)
 
 
 ENGLISH = [
