@@ -20,6 +20,7 @@ _COLUMN_GAP = 1.2  # a gutter at least this many line heights wide may separate 
 _BAND_GAP = 0.8  # a white band this many line heights tall separates blocks stacked on the page
 _PROSE_CHARS = 14  # columns of prose have lines at least this long on average (table cells are shorter)
 FIGURE_LABEL = "Figure text: "
+_FIGURE_MIN_CHARS = 20
 
 
 def _gaps(items: list[OcrLine], min_gap: float) -> list[float]:
@@ -132,7 +133,10 @@ def _rounded(items: list[OcrLine]) -> float | None:
 
 def figure_text(items: list[OcrLine], image_height: float, page: int) -> list[Block]:
     """Blocks of the text recognised in a figure, the first marked as such (a chart's labels read
-    out of context would look like stray words)."""
+    out of context would look like stray words). A logo or a photo with a word on it gives none."""
+    chars = sum(len(x.text) for x in items)
+    if chars < _FIGURE_MIN_CHARS or (len(items) < 2 and chars < 2 * _FIGURE_MIN_CHARS):
+        return []
     blocks = ocr_blocks(items, image_height, page)
     if blocks and blocks[0].kind == "paragraph":
         blocks[0] = replace(blocks[0], text=FIGURE_LABEL + blocks[0].text)

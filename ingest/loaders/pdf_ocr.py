@@ -106,10 +106,7 @@ def _figure(
     (left, bottom, right, top), drawn_over = figure
     width, height = size
     image = _render(pdf, index, dpi / 72, (left, bottom, width - right, height - top))
-    lines = _new_text(read_page(engine, image), drawn_over)
-    if sum(len(line.text) for line in lines) < 3:
-        return []
-    return figure_text(lines, image.height, index + 1)
+    return figure_text(_new_text(read_page(engine, image), drawn_over), image.height, index + 1)
 
 
 def figure_blocks(data: bytes, pages: list[int], options: LoadOptions) -> dict[int, list[Block]]:

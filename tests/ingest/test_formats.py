@@ -32,7 +32,10 @@ class FakeEngine:
     name = "fake"
 
     def recognize(self, image: Image.Image) -> list[OcrLine]:
-        return [OcrLine("Revenue grew 12% in Q3", 0.87, 10, 10, 300, 40)]
+        return [
+            OcrLine("Revenue grew 12% in Q3", 0.87, 10, 10, 300, 40),
+            OcrLine("Source: finance team", 0.93, 10, 45, 300, 75),
+        ]
 
 
 def _deck(path: Path, picture: bool = False) -> Path:
@@ -115,7 +118,8 @@ def test_pptx_pictures_are_ocrd_when_ocr_is_on(tmp_path: Path) -> None:
     assert [b.kind for b in without[4]] == ["heading"]  # OCR off: the picture adds nothing
     slides = _by_slide(load_path(path, ocr=FakeEngine())[0])
     (figure,) = slides[4][1:]
-    assert figure.text == "Figure text: Revenue grew 12% in Q3" and figure.ocr_confidence == 0.87
+    assert figure.text == "Figure text: Revenue grew 12% in Q3 Source: finance team"
+    assert figure.ocr_confidence == 0.87
     assert figure.heading_path == ("Slide 4",)
 
 
