@@ -1,4 +1,4 @@
-"""Tables of digital PDFs with their column headers, from word positions (pdfplumber).
+"""Tables of digital PDFs with their column headers, from word positions (pdfium character boxes).
 
 Financial statements and benefit tables are usually borderless: figures stand in right-aligned
 columns under header lines ("Three Months Ended" over "July 1, 2023"). A table is a run of lines
@@ -9,8 +9,6 @@ label, every column keeps its header, and the table replaces the text-layer line
 
 from __future__ import annotations
 
-import io
-import logging
 import re
 from dataclasses import dataclass
 from statistics import median
@@ -19,8 +17,7 @@ from typing import Any
 from core.types import Block
 from ingest.loaders.base import is_number, table_block
 from ingest.loaders.pdf_layout import Line, page_blocks
-
-log = logging.getLogger(__name__)
+from ingest.loaders.pdfium_lock import PDFIUM_LOCK
 
 _CURRENCY = {"$", "€", "£", "¥", "US$"}
 _DASHES = {"-", "—", "–", "$—", "$-"}
@@ -241,7 +238,7 @@ def _same_columns(a: Columns, b: Columns) -> bool:
 
 
 def page_tables(words: list[dict[str, Any]], page_height: float, page: int) -> list[TableRegion]:
-    """The tables on one page, given pdfplumber's words (y grows downwards from the page top)."""
+    """The tables on one page, given its words with boxes (y grows downwards from the page top)."""
     rows = _rows(words)
     regions: list[TableRegion] = []
     floor = 0
@@ -274,26 +271,59 @@ def page_tables(words: list[dict[str, Any]], page_height: float, page: int) -> l
     return regions
 
 
+def _words(page: Any) -> list[dict[str, Any]] | None:
+    """Words with their boxes (y down from the page top) from pdfium's characters; None when the
+    text and the character boxes do not line up (the page keeps its text-layer rows)."""
+    textpage = page.get_textpage()
+    try:
+        count = textpage.count_chars()
+        text = textpage.get_text_range()
+        if len(text) != count:
+            return None
+        height = page.get_height()
+        words: list[dict[str, Any]] = []
+        word: dict[str, Any] | None = None
+        for index, char in enumerate(text):
+            if not char.strip():
+                word = None  # pdfium puts a space (or line break) between words
+                continue
+            left, bottom, right, top = textpage.get_charbox(index, loose=True)
+            size = top - bottom
+            gap = left - word["x1"] if word is not None else 0.0
+            same_line = word is not None and abs((height - top) - word["top"]) <= 0.5 * size
+            if word is not None and same_line and -0.5 * size <= gap <= 0.6 * size:
+                word["text"] += char
+                word["x1"], word["bottom"] = max(word["x1"], right), max(word["bottom"], height - bottom)
+            else:
+                word = {"text": char, "x0": left, "x1": right, "top": height - top, "bottom": height - bottom}
+                words.append(word)
+        return words
+    finally:
+        textpage.close()
+
+
 def find_tables(data: bytes, pages: list[int]) -> dict[int, list[TableRegion]]:
-    """Tables on the given pages (1-based) of a PDF; pages pdfplumber cannot read are skipped."""
+    """Tables on the given pages (1-based) of a PDF, from pdfium's character boxes."""
     if not pages:
         return {}
-    import pdfplumber
+    import pypdfium2 as pdfium
 
-    out: dict[int, list[TableRegion]] = {}
-    with pdfplumber.open(io.BytesIO(data)) as pdf:
-        for number in pages:
-            try:
-                page = pdf.pages[number - 1]
-                words = page.extract_words(x_tolerance=1.5, y_tolerance=2)
-                regions = page_tables(words, float(page.height), number)
-                page.close()
-            except Exception:  # a page pdfminer chokes on keeps its text-layer table
-                log.warning("page %d: table extraction failed", number, exc_info=True)
-                continue
-            if regions:
-                out[number] = regions
-    return out
+    found: dict[int, tuple[list[dict[str, Any]], float]] = {}
+    with PDFIUM_LOCK:
+        pdf = pdfium.PdfDocument(data)
+        try:
+            for number in pages:
+                page = pdf[number - 1]
+                try:
+                    words = _words(page)
+                    if words:
+                        found[number] = (words, float(page.get_height()))
+                finally:
+                    page.close()
+        finally:
+            pdf.close()
+    out = {number: page_tables(words, height, number) for number, (words, height) in found.items()}
+    return {number: regions for number, regions in out.items() if regions}
 
 
 def with_tables(lines: list[Line], page: int, regions: list[TableRegion]) -> list[Block]:
