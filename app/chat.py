@@ -66,6 +66,7 @@ def answer_payload(answer: Answer) -> dict[str, Any]:
                 "snippet": c.snippet,
                 "char_start": c.char_start,
                 "char_end": c.char_end,
+                "ocr_confidence": c.ocr_confidence,
             }
             for c in answer.citations
         ],

@@ -24,7 +24,7 @@ from core.settings import load_settings
 from core.types import EVERYONE
 
 app = typer.Typer(no_args_is_help=True, help="Enterprise knowledge-base assistant.", add_completion=False)
-bases_app = typer.Typer(no_args_is_help=True, help="Create, list and delete knowledge bases.")
+bases_app = typer.Typer(no_args_is_help=True, help="Create, list, update and delete knowledge bases.")
 docs_app = typer.Typer(no_args_is_help=True, help="List and delete documents.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(bases_app, name="bases")
@@ -61,12 +61,15 @@ def bases_create(
         typer.Option("--read-group", help="Group that may read it (repeatable); default: everyone."),
     ] = None,
     exist_ok: Annotated[bool, typer.Option("--exist-ok", help="Succeed if it already exists.")] = False,
+    ocr: Annotated[
+        bool, typer.Option("--ocr/--no-ocr", help="Read text in scanned pages and images.")
+    ] = True,
     as_json: JsonFlag = False,
 ) -> None:
     """Create a knowledge base."""
     ctx = _context()
     try:
-        kb = ctx.catalog.create(name, scenario, description, read_groups=read_group or [EVERYONE])
+        kb = ctx.catalog.create(name, scenario, description, read_groups=read_group or [EVERYONE], ocr=ocr)
     except ConflictError as exc:
         if not exist_ok:
             _fail(str(exc), 2)
@@ -74,9 +77,31 @@ def bases_create(
     except (KBError, ValueError) as exc:
         _fail(str(exc), 2)
     if as_json:
-        _emit({"id": kb.id, "name": kb.name, "scenario": kb.scenario})
+        _emit({"id": kb.id, "name": kb.name, "scenario": kb.scenario, "ocr": kb.ocr_enabled})
     else:
         err.print(f"created knowledge base [bold]{kb.name}[/bold] ({kb.scenario})")
+
+
+@bases_app.command("update")
+def bases_update(
+    name: str,
+    ocr: Annotated[
+        bool | None,
+        typer.Option("--ocr/--no-ocr", help="Read text in scanned pages and images on the next ingests."),
+    ] = None,
+    description: Annotated[str | None, typer.Option(help="New description.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change a knowledge base's settings."""
+    try:
+        _context().catalog.update(name, description=description, ocr=ocr)
+        row = next(r for r in _context().catalog.list() if r["name"] == name)
+    except KBError as exc:
+        _fail(str(exc), 2)
+    if as_json:
+        _emit(row)
+    else:
+        err.print(f"updated knowledge base [bold]{name}[/bold] (OCR {'on' if row['ocr'] else 'off'})")
 
 
 @bases_app.command("list")
@@ -86,9 +111,15 @@ def bases_list(as_json: JsonFlag = False) -> None:
     if as_json:
         _emit(rows)
         return
-    table = Table("name", "scenario", "documents", "chunks")
+    table = Table("name", "scenario", "documents", "chunks", "OCR")
     for row in rows:
-        table.add_row(str(row["name"]), str(row["scenario"]), str(row["documents"]), str(row["chunks"]))
+        table.add_row(
+            str(row["name"]),
+            str(row["scenario"]),
+            str(row["documents"]),
+            str(row["chunks"]),
+            "on" if row["ocr"] else "off",
+        )
     Console().print(table)
 
 

@@ -32,6 +32,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "page": hit.page,
         "section": " > ".join(hit.heading_path) or None,
         "external_id": hit.external_id,
+        "ocr_confidence": hit.metadata.get("ocr_confidence"),
         "text": hit.text,
         "scores": {
             "dense": hit.dense_score,
@@ -76,6 +77,8 @@ def search(
         err.print("no results (nothing matched, or nothing you may read)")
     for rank, hit in enumerate(hits, 1):
         where = f"p.{hit.page}" if hit.page else " > ".join(hit.heading_path)
+        if hit.metadata.get("ocr_confidence") is not None:
+            where += f", OCR {hit.metadata['ocr_confidence']:.0%}"
         Console().print(f"[bold]{rank}. {hit.title}[/bold] ({hit.source} {where}) score={hit.score:.3f}")
         Console().print("   " + hit.text[:300].replace("\n", " "))
 

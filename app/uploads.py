@@ -18,11 +18,11 @@ from typing import BinaryIO
 
 from core.errors import LoaderError
 from core.settings import Settings
-from ingest.loaders import SUPPORTED_EXTENSIONS
+from ingest.loaders import REFUSED_EXTENSIONS, SUPPORTED_EXTENSIONS
 from ingest.loaders.sniff import check_zip
 
 _UNSAFE = re.compile(r"[^\w.\- ()\[\]&+,]+", re.UNICODE)
-_ZIPPED = {".docx", ".xlsx", ".xlsm"}
+_ZIPPED = {".docx", ".xlsx", ".xlsm", ".pptx", ".odt", ".ods", ".odp"}
 
 
 class UploadRejected(ValueError):
@@ -55,6 +55,8 @@ def safe_filename(raw: str | None) -> str:
 
 def check_type(name: str) -> None:
     ext = os.path.splitext(name)[1].lower()
+    if ext in REFUSED_EXTENSIONS:
+        raise UploadRejected(415, f"{name}: {REFUSED_EXTENSIONS[ext]}")
     if ext not in SUPPORTED_EXTENSIONS:
         supported = ", ".join(sorted(SUPPORTED_EXTENSIONS))
         raise UploadRejected(

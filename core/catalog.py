@@ -44,15 +44,21 @@ class Catalog:
         scenario: str = "employee",
         description: str = "",
         read_groups: Sequence[str] = (EVERYONE,),
+        ocr: bool = True,
     ) -> KnowledgeBase:
-        """A new, empty base. ``read_groups``: who may read it (``everyone``; ``[]`` = admins only)."""
+        """A new, empty base. ``read_groups``: who may read it (``everyone``; ``[]`` = admins only);
+        ``ocr``: recognise text in scanned pages and images while ingesting."""
         validate_kb_name(name)
         validate_scenario(scenario)
         with self.db.session() as session:
             if session.scalar(select(KnowledgeBase).where(KnowledgeBase.name == name)):
                 raise ConflictError(f"knowledge base {name!r} already exists")
             kb = KnowledgeBase(
-                name=name, scenario=scenario, description=description, read_groups=sorted(set(read_groups))
+                name=name,
+                scenario=scenario,
+                description=description,
+                read_groups=sorted(set(read_groups)),
+                ocr_enabled=ocr,
             )
             session.add(kb)
             session.flush()
@@ -88,6 +94,7 @@ class Catalog:
                     "scenario": kb.scenario,
                     "description": kb.description,
                     "read_groups": list(kb.read_groups or []),
+                    "ocr": kb.ocr_enabled,
                     "documents": int(counts.get(kb.id, 0)),
                     "chunks": int(chunk_counts.get(kb.id, 0)),
                     "index_version": kb.index_version,
@@ -103,8 +110,10 @@ class Catalog:
         description: str | None = None,
         scenario: str | None = None,
         read_groups: Sequence[str] | None = None,
+        ocr: bool | None = None,
     ) -> KnowledgeBase:
-        """Change a base's description, scenario or read groups (takes effect on the next search)."""
+        """Change a base's description, scenario or read groups (takes effect on the next search),
+        or whether its next ingests OCR images (documents already indexed stay as they are)."""
         with self.db.session() as session:
             kb = session.scalar(select(KnowledgeBase).where(KnowledgeBase.name == name))
             if kb is None:
@@ -115,6 +124,8 @@ class Catalog:
                 kb.scenario = validate_scenario(scenario)
             if read_groups is not None:
                 kb.read_groups = sorted(set(read_groups))
+            if ocr is not None:
+                kb.ocr_enabled = ocr
             return kb
 
     def delete(self, name: str) -> None:

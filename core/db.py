@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Engine,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
@@ -54,6 +56,8 @@ class KnowledgeBase(Base):
     index_version: Mapped[int] = mapped_column(Integer, default=0)
     # Groups whose members may read this base; EVERYONE = every signed-in user; empty = admins only.
     read_groups: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Recognise text in scanned pages and images while ingesting (slow on CPU; admins may turn it off).
+    ocr_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     documents: Mapped[list[DocumentRow]] = relationship(
@@ -111,6 +115,8 @@ class ChunkRow(Base):
     heading_path: Mapped[list[str]] = mapped_column(JSON, default=list)
     char_start: Mapped[int] = mapped_column(Integer, default=0)
     char_end: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when the chunk's text was recognised from an image (OCR): the lowest block confidence, 0-1.
+    ocr_confidence: Mapped[float | None] = mapped_column(Float, default=None)
 
     document: Mapped[DocumentRow] = relationship(back_populates="chunks")
 
@@ -146,6 +152,8 @@ class IngestionJob(Base):
     failed: Mapped[int] = mapped_column(Integer, default=0)
     chunks: Mapped[int] = mapped_column(Integer, default=0)
     results: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # What the job is doing inside the current file, e.g. OCR page 3 of 40 (None between files).
+    current: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     pid: Mapped[int | None] = mapped_column(Integer, default=None)
     # What to ingest, so a background runner can (re)start the job: paths, groups, tags, sync.

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         description="Persist SQL + FAISS after this many new chunks (crash granularity).",
     )
 
+    # OCR (scanned pages, images, figures); each knowledge base can also turn it off
+    ocr: bool = Field(default=True, description="Recognise text in images; false turns OCR off everywhere.")
+    ocr_dpi: int = Field(default=200, ge=72, le=600, description="Resolution scanned pages are read at.")
+    ocr_device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", description="auto: CUDA when onnxruntime sees a GPU (onnxruntime-gpu), else CPU."
+    )
+
     # Retrieval
     retrieval_candidates: int = Field(default=50, description="Hits each of dense and BM25 contribute.")
     fusion: Literal["convex", "rrf"] = Field(

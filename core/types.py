@@ -30,7 +30,8 @@ class Block:
     not including the block itself when it is a heading. ``page`` is 1-based (PDF only).
     For tables, ``rows`` holds the cell texts row by row (first row = header when ``header`` is
     true) so a chunker can split between rows and repeat the header; ``text`` is the rendered
-    table (one row per line, cells joined by `` | ``).
+    table (one row per line, cells joined by `` | ``). ``ocr_confidence`` (0-1) is set when the
+    text was recognised from an image (a scanned page, a figure) rather than read from the file.
     """
 
     kind: BlockKind
@@ -40,6 +41,7 @@ class Block:
     level: int = 0
     rows: tuple[tuple[str, ...], ...] = ()
     header: bool = False
+    ocr_confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class Chunk:
 
     ``text`` is what the embedder and BM25 see (it starts with the heading path, so the context
     travels with the chunk); ``char_start``/``char_end`` point into ``Document.text`` for citations.
+    ``ocr_confidence`` is the lowest confidence of the OCR'd blocks it holds (None: no OCR text).
     """
 
     text: str
@@ -90,6 +93,7 @@ class Chunk:
     page_end: int | None = None
     heading_path: tuple[str, ...] = ()
     kind: BlockKind = "paragraph"
+    ocr_confidence: float | None = None
 
     @property
     def content_hash(self) -> str:
@@ -167,6 +171,7 @@ class Citation:
     char_start: int
     char_end: int
     kb: str = ""
+    ocr_confidence: float | None = None  # the cited text was recognised from an image (OCR)
 
 
 @dataclass(frozen=True)

@@ -215,6 +215,7 @@ def build_citations(checks: list[SentenceCheck], hits: list[Hit]) -> list[Citati
                 char_start=start,
                 char_end=min(hit.char_end, start + len(snippet)),
                 kb=hit.kb,
+                ocr_confidence=hit.metadata.get("ocr_confidence"),
             )
         )
     return citations

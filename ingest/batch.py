@@ -69,6 +69,7 @@ def chunk_rows(kb: KnowledgeBase, batch: Batch) -> tuple[list[dict[str, Any]], l
                     "heading_path": list(chunk.heading_path),
                     "char_start": chunk.char_start,
                     "char_end": chunk.char_end,
+                    "ocr_confidence": chunk.ocr_confidence,
                 }
             )
     return rows, [r["vector_id"] for r in rows]

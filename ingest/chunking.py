@@ -116,6 +116,7 @@ class _Segment:
     tokens: int
     page: int | None
     kind: BlockKind
+    ocr: float | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ class _Draft:
     page_end: int | None
     path: tuple[str, ...]
     kind: BlockKind
+    ocr: float | None = None
 
     @property
     def text(self) -> str:
@@ -223,7 +225,7 @@ class StructureAwareChunker:
                 if open_ and sum(s.tokens for s in open_) + tokens > section.target:
                     flush()
                 span = _stripped(block.text, start, keep_indent=block.kind == "code")
-                open_.append(_Segment(*span, tokens, block.page, block.kind))
+                open_.append(_Segment(*span, tokens, block.page, block.kind, block.ocr_confidence))
                 continue
             flush()
             if block.kind == "table":
@@ -232,7 +234,7 @@ class StructureAwareChunker:
                 drafts.extend(self._split_code(block, start, section))
             else:
                 pieces = [
-                    _Segment(s, e, self._counts.estimate(p), block.page, block.kind)
+                    _Segment(s, e, self._counts.estimate(p), block.page, block.kind, block.ocr_confidence)
                     for p, s, e in self._pieces(block.text, start, section.target)
                 ]
                 drafts.extend(self._packed(section, [p], doc_text) for p in pieces[:-1])
@@ -297,12 +299,14 @@ class StructureAwareChunker:
             weights[s.kind] = weights.get(s.kind, 0) + s.tokens
         kind = max(weights, key=weights.__getitem__)
         start, end, pages = segments[0].start, segments[-1].end, (segments[0].page, segments[-1].page)
-        return _Draft(section.context, "", doc_text[start:end], start, end, *pages, section.path, kind)
+        ocr = min((s.ocr for s in segments if s.ocr is not None), default=None)
+        body = doc_text[start:end]
+        return _Draft(section.context, "", body, start, end, *pages, section.path, kind, ocr)
 
     def _draft(self, section: _Section, block: Block, prefix: str, body: str, start: int, end: int) -> _Draft:
         """One draft cut from a single block."""
-        page = block.page
-        return _Draft(section.context, prefix, body, start, end, page, page, section.path, block.kind)
+        page, ocr = block.page, block.ocr_confidence
+        return _Draft(section.context, prefix, body, start, end, page, page, section.path, block.kind, ocr)
 
     def _split_table(self, block: Block, start: int, section: _Section) -> list[_Draft]:
         """Rows packed up to the target with the header row on top; overlong rows split by cells."""
@@ -393,7 +397,8 @@ class StructureAwareChunker:
         for draft, n in zip(drafts, counts, strict=True):
             final.extend([draft] if n <= self.max_tokens else self._resplit(draft))
         return [
-            Chunk(d.text, i, d.start, d.end, d.page, d.page_end, d.path, d.kind) for i, d in enumerate(final)
+            Chunk(d.text, i, d.start, d.end, d.page, d.page_end, d.path, d.kind, d.ocr)
+            for i, d in enumerate(final)
         ]
 
     def _resplit(self, draft: _Draft) -> list[_Draft]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -87,6 +89,32 @@ class JobTracker:
             job.deleted, job.failed, job.chunks = report.deleted, len(report.failed), report.chunks
             job.results = [asdict(f) for f in report.files]
 
+    def working_on(self, job_id: str, current: dict[str, Any] | None) -> None:
+        """Record what the job is doing inside the current file (e.g. OCR page 3 of 40)."""
+        with self.db.session() as session:
+            job = session.get(IngestionJob, job_id)
+            if job is not None:
+                job.current = current
+
+    def file_steps(
+        self, job_id: str, source: str, echo: Callable[[str], None] | None = None
+    ) -> Callable[[str, int, int], None]:
+        """A ``progress(step, done, total)`` callback for one file's slow steps: it records them on
+        the job (at most once a second, and at the end of each step) and echoes a short line."""
+        last = 0.0
+
+        def report(step: str, done: int, total: int) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if done < total and now - last < 1.0:
+                return
+            last = now
+            self.working_on(job_id, {"source": source, "step": step, "done": done, "total": total})
+            if echo is not None:
+                echo(f"{source} · {step} {done}/{total}")
+
+        return report
+
     def finish(self, job_id: str, report: IngestReport, error: str | None = None) -> str:
         """Final status: succeeded, partial (some files failed), or failed (nothing landed)."""
         landed = report.added + report.updated + report.unchanged + report.deleted
@@ -99,7 +127,7 @@ class JobTracker:
         with self.db.session() as session:
             job = session.get(IngestionJob, job_id)
             if job is not None:
-                job.status, job.error, job.finished_at = status, error, utcnow()
+                job.status, job.error, job.finished_at, job.current = status, error, utcnow(), None
                 job.processed_files = len(report.files)
                 job.added, job.updated, job.unchanged = report.added, report.updated, report.unchanged
                 job.deleted, job.failed, job.chunks = report.deleted, len(report.failed), report.chunks

@@ -28,7 +28,8 @@ from ingest.batch import Batch, NewDoc, chunk_rows, write_rows
 from ingest.chunking import Chunker
 from ingest.embedder import Embedder
 from ingest.jobs import FileOutcome, IngestReport, JobTracker
-from ingest.loaders import load_path
+from ingest.loaders import StepProgress, load_path
+from ingest.ocr import LazyOcrEngine
 from ingest.sources import SourceFile, expand_paths
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class IngestionPipeline:
         self.catalog = Catalog(db, self.store)
         self.jobs = JobTracker(db)
         self.embed_buffer = max(settings.embedding_batch_size * 4, 64)
+        self.ocr = LazyOcrEngine(settings.ocr_device)
 
     # ------------------------------------------------------------------ public
     def ingest(
@@ -158,7 +160,9 @@ class IngestionPipeline:
         for done, file in enumerate(files):
             if progress:
                 progress(done, len(files), file.source)
-            self._ingest_file(kb, file, existing.get(file.source, []), batch, report)
+            echo = (lambda text, n=done: progress(n, len(files), text)) if progress else None
+            steps = self.jobs.file_steps(report.job_id, file.source, echo)
+            self._ingest_file(kb, file, existing.get(file.source, []), batch, report, steps)
             if batch.chunk_count - batch.embedded >= self.embed_buffer:
                 self._embed_pending(batch)
             if batch.chunk_count >= self.settings.commit_every_chunks:
@@ -199,6 +203,7 @@ class IngestionPipeline:
         old: list[_Existing],
         batch: Batch,
         report: IngestReport,
+        steps: StepProgress | None = None,
     ) -> None:
         file_hash = file.sha256()
         ready = [d for d in old if d.status == "ready"]
@@ -214,6 +219,9 @@ class IngestionPipeline:
                 max_bytes=self.settings.max_file_bytes,
                 max_expanded_bytes=self.settings.max_expanded_bytes,
                 source=file.source,
+                ocr=self.ocr if self.settings.ocr and kb.ocr_enabled else None,
+                ocr_dpi=self.settings.ocr_dpi,
+                progress=steps,
             )
             new_docs = [(d, self.chunker.split(d)) for d in docs]
             new_docs = [(d, c) for d, c in new_docs if c]

@@ -220,6 +220,7 @@ class SnapshotCache:
                     "page_end": chunk.page_end,
                     "kind": chunk.kind,
                     "position": chunk.position,
+                    "ocr_confidence": chunk.ocr_confidence,
                     **{k: v for k, v in (meta or {}).items() if k != "file_hash"},
                 },
             )

@@ -48,6 +48,7 @@ def search(body: SearchIn, caller: CallerDep, svc: ServicesDep) -> SearchOut:
                 dense_score=h.dense_score,
                 sparse_score=h.sparse_score,
                 rerank_score=h.rerank_score,
+                ocr_confidence=h.metadata.get("ocr_confidence"),
             )
             for h in hits
         ]

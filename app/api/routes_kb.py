@@ -39,7 +39,7 @@ def list_kbs(caller: CallerDep, svc: ServicesDep) -> list[KbOut]:
 @router.post("/kbs", response_model=KbOut, status_code=201, tags=["knowledge bases"])
 def create_kb(body: KbIn, caller: AdminDep, svc: ServicesDep) -> KbOut:
     groups = _check_groups(svc, body.read_groups, allow_everyone=True)
-    svc.ctx.catalog.create(body.name, body.scenario, body.description, read_groups=groups)
+    svc.ctx.catalog.create(body.name, body.scenario, body.description, read_groups=groups, ocr=body.ocr)
     svc.audit.record(caller.username, "kb.create", body.name, read_groups=groups)
     return _kb_out(next(r for r in svc.ctx.catalog.list() if r["name"] == body.name))
 
@@ -47,7 +47,9 @@ def create_kb(body: KbIn, caller: AdminDep, svc: ServicesDep) -> KbOut:
 @router.patch("/kbs/{name}", response_model=KbOut, tags=["knowledge bases"])
 def update_kb(name: str, body: KbPatch, caller: AdminDep, svc: ServicesDep) -> KbOut:
     groups = None if body.read_groups is None else _check_groups(svc, body.read_groups, allow_everyone=True)
-    svc.ctx.catalog.update(name, description=body.description, scenario=body.scenario, read_groups=groups)
+    svc.ctx.catalog.update(
+        name, description=body.description, scenario=body.scenario, read_groups=groups, ocr=body.ocr
+    )
     svc.audit.record(caller.username, "kb.update", name, **body.model_dump(exclude_none=True))
     return _kb_out(next(r for r in svc.ctx.catalog.list() if r["name"] == name))
 
@@ -166,6 +168,7 @@ def _job_out(job: IngestionJob, kb_name: str) -> JobOut:
         failed=job.failed,
         chunks=job.chunks,
         results=list(job.results or []),
+        current=job.current if job.status in ("queued", "running") else None,
         error=job.error,
         created_at=job.created_at,
         started_at=job.started_at,

@@ -97,12 +97,14 @@ class KbIn(Strict):
     scenario: Scenario = "employee"
     description: str = Field(default="", max_length=4000)
     read_groups: list[str] = Field(default_factory=list, max_length=100)
+    ocr: bool = True  # recognise text in scanned pages and images while ingesting
 
 
 class KbPatch(Strict):
     scenario: Scenario | None = None
     description: str | None = Field(default=None, max_length=4000)
     read_groups: list[str] | None = Field(default=None, max_length=100)
+    ocr: bool | None = None
 
 
 class KbOut(BaseModel):
@@ -110,6 +112,7 @@ class KbOut(BaseModel):
     scenario: str
     description: str
     read_groups: list[str]
+    ocr: bool
     documents: int
     chunks: int
     created_at: str
@@ -153,6 +156,7 @@ class JobOut(BaseModel):
     failed: int
     chunks: int
     results: list[dict[str, Any]]
+    current: dict[str, Any] | None = None  # the step inside the current file, e.g. OCR page 3 of 40
     error: str | None
     created_at: datetime
     started_at: datetime | None
@@ -181,6 +185,7 @@ class HitOut(BaseModel):
     dense_score: float | None
     sparse_score: float | None
     rerank_score: float | None
+    ocr_confidence: float | None = None  # the text was recognised from an image (OCR)
 
 
 class SearchOut(BaseModel):
@@ -208,6 +213,7 @@ class CitationOut(BaseModel):
     snippet: str
     char_start: int
     char_end: int
+    ocr_confidence: float | None = None  # the cited text was recognised from an image (OCR)
 
 
 class ChatOut(BaseModel):

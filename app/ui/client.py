@@ -142,13 +142,19 @@ class ApiClient:
         return self.request("GET", "/kbs")  # type: ignore[no-any-return]
 
     def create_kb(
-        self, name: str, scenario: str, description: str = "", read_groups: list[str] | None = None
+        self,
+        name: str,
+        scenario: str,
+        description: str = "",
+        read_groups: list[str] | None = None,
+        ocr: bool = True,
     ) -> dict[str, Any]:
         body = {
             "name": name,
             "scenario": scenario,
             "description": description,
             "read_groups": read_groups or [],
+            "ocr": ocr,
         }
         return self.request("POST", "/kbs", json=body)  # type: ignore[no-any-return]
 

@@ -40,6 +40,8 @@ def location(item: dict[str, Any]) -> str:
         parts.append(f"p. {item['page']}")
     if item.get("section"):
         parts.append(f"§ {item['section']}")
+    if item.get("ocr_confidence") is not None:
+        parts.append(f"OCR text, {float(item['ocr_confidence']):.0%} confidence")
     return " · ".join(parts)
 
 
@@ -107,12 +109,27 @@ def job_label(job: dict[str, Any]) -> str:
     )
 
 
+_STEP_NAMES = {"ocr": "OCR of page", "figures": "OCR of figure", "slides": "slide"}
+
+
+def step_label(current: dict[str, Any]) -> str:
+    """``scan.pdf: OCR of page 4 of 40``: what a running job is doing inside its current file."""
+    total = int(current.get("total") or 0)
+    done = min(int(current.get("done") or 0) + 1, total)
+    step = str(current.get("step", ""))
+    return f"{current.get('source', '')}: {_STEP_NAMES.get(step, step)} {done} of {total}"
+
+
 def render_job(job: dict[str, Any]) -> None:
     """One job: a progress bar, its counts, and per-file results with the reasons for failures."""
     total = max(int(job["total_files"]), 1)
     done = job["status"] in JOB_DONE
     fraction = 1.0 if done else min(int(job["processed_files"]) / total, 1.0)
     st.progress(fraction, text=job_label(job))
+    current = job.get("current")
+    if current and not done and current.get("total"):
+        inner = min(int(current.get("done") or 0) / int(current["total"]), 1.0)
+        st.progress(inner, text=escape_md(step_label(current)))
     counts = (
         f"added {job['added']} · updated {job['updated']} · unchanged {job['unchanged']} · "
         f"failed {job['failed']} · chunks {job['chunks']}"

@@ -10,6 +10,41 @@ import streamlit as st
 from app.ui.client import ApiClient
 
 TRACKED_JOBS = "tracked_jobs"
+# What the file picker offers: the API's supported types (ingest.loaders.SUPPORTED_EXTENSIONS; a test
+# keeps the two equal, since the UI never imports the ingest layer).
+ACCEPTED_TYPES = [
+    "pdf",
+    "docx",
+    "xlsx",
+    "xlsm",
+    "pptx",
+    "eml",
+    "html",
+    "htm",
+    "xhtml",
+    "md",
+    "markdown",
+    "txt",
+    "text",
+    "csv",
+    "tsv",
+    "json",
+    "jsonl",
+    "png",
+    "jpg",
+    "jpeg",
+    "tif",
+    "tiff",
+    "bmp",
+    "webp",
+    "doc",
+    "xls",
+    "ppt",
+    "rtf",
+    "odt",
+    "ods",
+    "odp",
+]
 
 
 class NamedFile(Protocol):

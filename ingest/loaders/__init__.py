@@ -18,22 +18,37 @@ from core.errors import (
     UnsupportedFormatError,
 )
 from core.types import Document
-from ingest.loaders.base import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPANDED_BYTES, Loader, LoadOptions
+from ingest.loaders.base import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_EXPANDED_BYTES,
+    DEFAULT_OCR_DPI,
+    Loader,
+    LoadOptions,
+    StepProgress,
+)
 from ingest.loaders.csv_loader import CsvLoader
 from ingest.loaders.docx_loader import DocxLoader
+from ingest.loaders.email_loader import EmailLoader
 from ingest.loaders.html_loader import HtmlLoader
+from ingest.loaders.image_loader import ImageLoader
 from ingest.loaders.json_loader import JsonLinesLoader, JsonLoader
 from ingest.loaders.markdown_loader import MarkdownLoader
+from ingest.loaders.office_loader import OFFICE_EXTENSIONS, OfficeLoader
 from ingest.loaders.pdf_loader import PdfLoader
+from ingest.loaders.pptx_loader import PptxLoader
 from ingest.loaders.sniff import DESCRIPTIONS, HEAD_BYTES, is_encrypted_office, sniff
 from ingest.loaders.text_loader import TextLoader
 from ingest.loaders.xlsx_loader import XlsxLoader
+from ingest.ocr import OcrEngine
 
 __all__ = [
+    "IMAGE_EXTENSIONS",
     "LOADERS",
+    "REFUSED_EXTENSIONS",
     "SUPPORTED_EXTENSIONS",
     "Loader",
     "LoadOptions",
+    "StepProgress",
     "load_path",
     "loader_for",
 ]
@@ -42,11 +57,16 @@ log = logging.getLogger(__name__)
 
 LoaderFactory = Callable[[LoadOptions], Loader]
 
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"})
 LOADERS: dict[str, LoaderFactory] = {
     ".pdf": PdfLoader,
     ".docx": DocxLoader,
     ".xlsx": XlsxLoader,
     ".xlsm": XlsxLoader,
+    ".pptx": PptxLoader,
+    ".eml": EmailLoader,
+    **dict.fromkeys(IMAGE_EXTENSIONS, ImageLoader),
+    **dict.fromkeys(OFFICE_EXTENSIONS, OfficeLoader),
     ".html": HtmlLoader,
     ".htm": HtmlLoader,
     ".xhtml": HtmlLoader,
@@ -61,9 +81,43 @@ LOADERS: dict[str, LoaderFactory] = {
 }
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(LOADERS)
 
-_BINARY_FORMATS = {"pdf": ".pdf", "docx": ".docx", "xlsx": ".xlsx"}
-_EXPECTED = {".pdf": "pdf", ".docx": "docx", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+_BINARY_FORMATS = {"pdf": ".pdf", "docx": ".docx", "xlsx": ".xlsx", "pptx": ".pptx"}
+_IMAGE_KINDS = frozenset(k for k in DESCRIPTIONS if k.endswith(" image"))
+_EXPECTED = {
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".pptx": "pptx",
+    ".png": "png image",
+    ".jpg": "jpeg image",
+    ".jpeg": "jpeg image",
+    ".tif": "tiff image",
+    ".tiff": "tiff image",
+    ".bmp": "bmp image",
+    ".webp": "webp image",
+    ".doc": "ole2",
+    ".xls": "ole2",
+    ".ppt": "ole2",
+    ".rtf": "rtf",
+    ".odt": "odt",
+    ".ods": "ods",
+    ".odp": "odp",
+}
+# Other contents the extension's loader reads as well: any image format for an image; Word and
+# Excel save RTF and HTML under .doc/.xls, which LibreOffice converts like the real thing.
+_ALSO_READ = {
+    **dict.fromkeys(IMAGE_EXTENSIONS, _IMAGE_KINDS),
+    ".doc": frozenset({"rtf", "html", "xml"}),
+    ".xls": frozenset({"html", "xml"}),
+}
+# A legacy Office 97-2003 file saved under the modern extension is read as what it is.
+_LEGACY_OF = {".docx": ".doc", ".xlsx": ".xls", ".xlsm": ".xls", ".pptx": ".ppt"}
 _TEXT_KINDS = {"text", "html", "xml"}
+REFUSED_EXTENSIONS = {
+    ".msg": "Outlook .msg files are not read (the maintained parser is GPL-licensed); "
+    "save the message as .eml (File > Save As) and upload that",
+}
 
 
 def _supported() -> str:
@@ -91,9 +145,9 @@ def _mismatch(path: Path, source: str, ext: str, kind: str) -> LoaderError:
             source, "password-protected Office document; remove the password and re-upload"
         )
     if kind == "ole2":
-        hint = "save it in the current format (.docx/.xlsx) and re-upload"
+        hint = "save it in the current format (.docx/.xlsx/.pptx) and re-upload"
     elif kind == "zip":
-        hint = "the zip holds no Word/Excel parts, or its directory is damaged; re-export the file"
+        hint = "the zip holds no Word/Excel/PowerPoint parts, or its directory is damaged; re-export the file"
     elif kind in _TEXT_KINDS:
         suffix = ".html" if kind == "html" else ".txt"
         hint = f"it was probably renamed; upload it with the right extension (e.g. {suffix})"
@@ -112,13 +166,18 @@ def _route(path: Path, source: str) -> str:
     if kind in _BINARY_FORMATS and kind != expected and (ext in SUPPORTED_EXTENSIONS or not ext):
         log.info("%s: content is %s, read as such despite the extension", source, kind)
         return _BINARY_FORMATS[kind]
+    if kind == "ole2" and ext in _LEGACY_OF and not is_encrypted_office(path.read_bytes()):
+        log.info("%s: a legacy Office file under a modern extension; converting it", source)
+        return _LEGACY_OF[ext]
+    if ext in REFUSED_EXTENSIONS:
+        raise UnsupportedFormatError(source, REFUSED_EXTENSIONS[ext])
     if ext not in SUPPORTED_EXTENSIONS:
         raise UnsupportedFormatError(
             source,
             f"unsupported file type '{ext or '(no extension)'}' ({DESCRIPTIONS.get(kind, kind)}); "
             f"supported: {_supported()}",
         )
-    if expected is not None and kind != expected:
+    if expected is not None and kind != expected and kind not in _ALSO_READ.get(ext, ()):
         raise _mismatch(path, source, ext, kind)
     if expected is None and kind not in _TEXT_KINDS:
         raise CorruptFileError(
@@ -133,8 +192,15 @@ def load_path(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_BYTES,
     source: str | None = None,
+    ocr: OcrEngine | None = None,
+    ocr_dpi: int = DEFAULT_OCR_DPI,
+    progress: StepProgress | None = None,
+    depth: int = 0,
 ) -> list[Document]:
-    """Load ``path`` into documents; raises a LoaderError subclass with an actionable reason."""
+    """Load ``path`` into documents; raises a LoaderError subclass with an actionable reason.
+
+    ``ocr`` reads text in scanned pages and images (None: such files are refused, saying why);
+    ``progress(step, done, total)`` hears about slow steps inside the file (OCR pages)."""
     path = Path(path)
     source = source or path.name
     try:
@@ -151,7 +217,14 @@ def load_path(
             f"file is {size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.1f} MiB limit;"
             " split it or raise the limit",
         )
-    options = LoadOptions(source=source, max_expanded_bytes=max_expanded_bytes)
+    options = LoadOptions(
+        source=source,
+        max_expanded_bytes=max_expanded_bytes,
+        ocr=ocr,
+        ocr_dpi=ocr_dpi,
+        progress=progress,
+        depth=depth,
+    )
     ext = path.suffix.lower()
     try:
         ext = _route(path, source)

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from core.types import Block, Document, sha256_hex
+from ingest.ocr import OcrEngine
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 DEFAULT_MAX_EXPANDED_BYTES = 500 * 1024 * 1024
+DEFAULT_OCR_DPI = 200
+OCR_OFF = (
+    "OCR is turned off for this knowledge base; turn it on (`kb bases update NAME --ocr`, "
+    "or the admin page) and ingest the file again"
+)
 CELL_JOINER = " | "
 
 _NUMBER = re.compile(r"^[(\[]?[-+−–]?[$€£¥]?\s?[-+−–]?\d[\d,.'\s]*(?:%|[kKmMbB]n?)?[)\]]?$")
@@ -20,16 +26,31 @@ _FILENAME_TITLE = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|html?|txt|md|rtf|odt|c
 _PLACEHOLDER_TITLES = {"title", "document", "untitled", "no title", "none", "slide 1", "page 1"}
 
 
+StepProgress = Callable[[str, int, int], None]
+"""progress(step, done, total) inside one file, e.g. ("ocr", 3, 40) while page 4 of 40 is read."""
+
+
 @dataclass(frozen=True)
 class LoadOptions:
-    """What a loader needs besides the path: the citation source and the expansion limit."""
+    """What a loader needs besides the path: citation source, limits, OCR engine, progress callback.
+
+    ``ocr`` None means text in images is not recognised (OCR off for the knowledge base)."""
 
     source: str | None = None
     max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_BYTES
+    ocr: OcrEngine | None = None
+    ocr_dpi: int = DEFAULT_OCR_DPI
+    progress: StepProgress | None = None
+    depth: int = 0  # how deep inside attachments / converted files this load is
 
     def source_for(self, path: Path) -> str:
         """The citation source of ``path`` (the given source, else the file name)."""
         return self.source or path.name
+
+    def step(self, step: str, done: int, total: int) -> None:
+        """Report progress inside the file, when someone listens."""
+        if self.progress is not None:
+            self.progress(step, done, total)
 
 
 @runtime_checkable

@@ -27,6 +27,11 @@ _ZIP_KINDS = (
     ("xl/workbook.xml", "xlsx"),
     ("ppt/presentation.xml", "pptx"),
 )
+_ODF_MIMETYPES = {
+    b"application/vnd.oasis.opendocument.text": "odt",
+    b"application/vnd.oasis.opendocument.spreadsheet": "ods",
+    b"application/vnd.oasis.opendocument.presentation": "odp",
+}
 _MAX_RATIO = 100  # deflate reaches ~1000:1 on zeros; real Office XML stays well below 100:1
 _RATIO_FLOOR = 10 * 1024 * 1024  # small members may compress extremely well; only big ones count
 _MAX_MEMBERS = 20_000
@@ -39,6 +44,16 @@ DESCRIPTIONS = {
     "pptx": "a PowerPoint (.pptx) presentation",
     "zip": "a zip archive",
     "ole2": "a legacy Office 97-2003 file (.doc/.xls/.ppt)",
+    "rtf": "an RTF document",
+    "odt": "an OpenDocument text (.odt)",
+    "ods": "an OpenDocument spreadsheet (.ods)",
+    "odp": "an OpenDocument presentation (.odp)",
+    "png image": "a PNG image",
+    "jpeg image": "a JPEG image",
+    "tiff image": "a TIFF image",
+    "bmp image": "a BMP image",
+    "webp image": "a WebP image",
+    "gif image": "a GIF image",
     "html": "HTML (a web page)",
     "xml": "XML",
     "text": "plain text",
@@ -51,12 +66,13 @@ def _zip_kind(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+            mimetype = archive.read("mimetype")[:100].strip() if "mimetype" in names else b""
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError):
         return "zip"
     for name, kind in _ZIP_KINDS:
         if name in names:
             return kind
-    return "zip"
+    return _ODF_MIMETYPES.get(mimetype, "zip")
 
 
 def _text_kind(head: bytes) -> str:
@@ -83,6 +99,15 @@ def sniff(path: Path, head: bytes) -> str:
     for magic, kind in _MAGIC:
         if head.startswith(magic):
             return kind
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "webp image"
+    if (
+        head.startswith(b"BM")
+        and len(head) > 26
+        and head[6:10] == b"\0\0\0\0"
+        and head[14] in (12, 40, 56, 108, 124)
+    ):
+        return "bmp image"  # "BM", file size, reserved zeros, then a known DIB header size
     return _text_kind(head)
 
 

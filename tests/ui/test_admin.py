@@ -56,20 +56,24 @@ def test_create_edit_and_delete_a_knowledge_base(ui_env: LiveApi) -> None:
     widget(at.text_input, "Name").set_value("ui-created")
     widget(at.text_area, "Description").set_value("Made by the UI test")
     widget(at.multiselect, "Groups that may read it").set_value(["support"])
+    widget(at.checkbox, "Read text in scanned pages and images (OCR)").uncheck()
     button(at, "Create").click().run()
     clean(at)
     assert any("Created knowledge base ui-created" in s.value for s in at.success)
     created = {kb["name"]: kb for kb in ui_env.client("admin").kbs()}["ui-created"]
     assert created["read_groups"] == ["support"] and created["description"] == "Made by the UI test"
+    assert created["ocr"] is False
     assert not any(kb["name"] == "ui-created" for kb in ui_env.client("employee").kbs())
 
     at.selectbox(key="kb_edit_pick").select("ui-created").run()
     at.multiselect[-1].set_value(["everyone"])  # the edit form's (the create form's comes first)
+    at.checkbox(key="kb_ocr_ui-created").check()
     button(at, "Save changes").click().run()
     clean(at)
-    assert any(kb["name"] == "ui-created" for kb in ui_env.client("employee").kbs())
+    edited = {kb["name"]: kb for kb in ui_env.client("employee").kbs()}
+    assert "ui-created" in edited and edited["ui-created"]["ocr"] is True
 
-    at.checkbox[0].check().run()
+    at.checkbox(key="kb_delete_confirm_ui-created").check().run()
     button(at, "Delete knowledge base").click().run()
     clean(at)
     assert "ui-created" not in {kb["name"] for kb in ui_env.client("admin").kbs()}

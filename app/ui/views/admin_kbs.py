@@ -7,6 +7,13 @@ import streamlit as st
 from app.ui.examples import SCENARIO_LABELS, SCENARIOS
 from app.ui.session import api_errors, client, flash, require_role
 
+OCR_LABEL = "Read text in scanned pages and images (OCR)"
+OCR_HELP = (
+    "Scanned PDFs, photos of documents, TIFF faxes and the labels of charts in PDFs and slides are "
+    "read by OCR while ingesting. It is slow without a GPU (a few seconds a page); turn it off to "
+    "skip such files. Applies to the next uploads."
+)
+
 require_role("admin")
 api = client()
 st.title("Knowledge bases")
@@ -25,6 +32,7 @@ if kbs:
                 "name": kb["name"],
                 "scenario": kb["scenario"],
                 "readers": ", ".join(kb["read_groups"]) or "admins only",
+                "OCR": "on" if kb.get("ocr", True) else "off",
                 "documents": kb["documents"],
                 "chunks": kb["chunks"],
                 "description": kb["description"],
@@ -44,9 +52,10 @@ with st.expander("Create a knowledge base", expanded=not kbs), st.form("kb_creat
     scenario = st.selectbox("Scenario", SCENARIOS, format_func=lambda s: SCENARIO_LABELS.get(s, s))
     description = st.text_area("Description", height=80)
     readers = st.multiselect("Groups that may read it", read_options, default=["everyone"])
+    ocr = st.checkbox(OCR_LABEL, value=True, help=OCR_HELP)
     if st.form_submit_button("Create", type="primary"):
         with api_errors("Creating the knowledge base"):
-            api.create_kb(name.strip(), scenario, description.strip(), readers)
+            api.create_kb(name.strip(), scenario, description.strip(), readers, ocr=ocr)
             flash(f"Created knowledge base {name.strip()}.")
             st.rerun()
 
@@ -68,9 +77,12 @@ if kbs:
             sorted(set(read_options) | set(kb["read_groups"])),
             default=kb["read_groups"],
         )
+        ocr = st.checkbox(OCR_LABEL, value=kb.get("ocr", True), help=OCR_HELP, key=f"kb_ocr_{chosen}")
         if st.form_submit_button("Save changes"):
             with api_errors("Saving"):
-                api.update_kb(chosen, description=description, scenario=scenario, read_groups=readers)
+                api.update_kb(
+                    chosen, description=description, scenario=scenario, read_groups=readers, ocr=ocr
+                )
                 flash(f"Saved {chosen}.")
                 st.rerun()
     confirm = st.checkbox(

@@ -6,7 +6,7 @@ import streamlit as st
 
 from app.ui.render import job_label, job_monitor
 from app.ui.session import api_errors, client, require_role
-from app.ui.uploads import TRACKED_JOBS, submit_upload, track_job
+from app.ui.uploads import ACCEPTED_TYPES, TRACKED_JOBS, submit_upload, track_job
 
 require_role("admin")
 api = client()
@@ -24,7 +24,9 @@ if not kbs:
 uploader_round = st.session_state.setdefault("uploader_round", 0)
 kb_name = st.selectbox("Knowledge base", [kb["name"] for kb in kbs], key="upload_kb")
 files = st.file_uploader(
-    "Files (PDF, Word, HTML, Markdown, text, spreadsheets…)",
+    "Files: PDF (scanned too), Word, Excel, PowerPoint, e-mail (.eml), images and scans (PNG, JPEG, "
+    "TIFF), HTML, Markdown, text, CSV, JSON, legacy Office (.doc, .xls, .ppt, .rtf, OpenDocument)",
+    type=ACCEPTED_TYPES,
     accept_multiple_files=True,
     key=f"uploader_{uploader_round}",
 )
