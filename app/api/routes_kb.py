@@ -39,8 +39,10 @@ def list_kbs(caller: CallerDep, svc: ServicesDep) -> list[KbOut]:
 @router.post("/kbs", response_model=KbOut, status_code=201, tags=["knowledge bases"])
 def create_kb(body: KbIn, caller: AdminDep, svc: ServicesDep) -> KbOut:
     groups = _check_groups(svc, body.read_groups, allow_everyone=True)
-    svc.ctx.catalog.create(body.name, body.scenario, body.description, read_groups=groups)
-    svc.audit.record(caller.username, "kb.create", body.name, read_groups=groups)
+    kb = svc.ctx.catalog.create(
+        body.name, body.scenario, body.description, read_groups=groups, backend=body.backend
+    )
+    svc.audit.record(caller.username, "kb.create", body.name, read_groups=groups, backend=kb.backend)
     return _kb_out(next(r for r in svc.ctx.catalog.list() if r["name"] == body.name))
 
 

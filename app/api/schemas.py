@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["admin", "agent", "employee"]
 Scenario = Literal["employee", "customer_service", "finance", "retail"]
+Backend = Literal["faiss", "postgres", "milvus"]
 Name = Field(min_length=1, max_length=64)
 
 
@@ -97,6 +98,9 @@ class KbIn(Strict):
     scenario: Scenario = "employee"
     description: str = Field(default="", max_length=4000)
     read_groups: list[str] = Field(default_factory=list, max_length=100)
+    backend: Backend | None = Field(
+        default=None, description="Search backend; default: the server's KB_BACKEND."
+    )
 
 
 class KbPatch(Strict):
@@ -110,6 +114,7 @@ class KbOut(BaseModel):
     scenario: str
     description: str
     read_groups: list[str]
+    backend: str
     documents: int
     chunks: int
     created_at: str
