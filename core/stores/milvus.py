@@ -9,10 +9,10 @@ Keywords use Milvus' own BM25 function. Its input is our tokens (``core.text_tok
 stems, jieba-segmented Chinese, CJK bigrams) each spelled as a short hex digest, so any Milvus
 analyzer keeps them whole and scores exactly the terms the other backends score.
 
-Milvus is not in the SQL transaction, so a write runs: mark the base ``writing`` in SQL → upsert
-new rows → SQL commit → delete replaced rows → clear the mark. A crash leaves at most rows SQL does
-not know (never served: hits are read from SQL, permissions re-checked there); the next writer sees
-the mark and removes them.
+Milvus is not in the SQL transaction, so a writer marks the base ``writing`` in SQL, and each batch
+runs: upsert new rows → SQL commit → delete replaced rows; the mark is cleared when the writer is
+done. A crash leaves at most rows SQL does not know (never served: hits are read from SQL, with
+permissions re-checked there); the next writer sees the mark and removes them.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def filter_expression(flt: StoreFilter) -> str:
 def _scored(hits: list[dict[str, Any]], bm25: bool = False) -> Scored:
     # milvus-lite reports BM25 as a negative distance, Milvus as a positive score: same magnitude.
     scores = [abs(h["distance"]) if bm25 else h["distance"] for h in hits]
-    return np.asarray(scores, np.float32), np.asarray([h["id"] for h in hits], np.int64)
+    return np.asarray(scores, np.float32), np.asarray([h["key"] for h in hits], np.int64)
 
 
 class MilvusVectorStore:
@@ -199,7 +199,6 @@ class MilvusWriter:
     def stage(self, session: Any, kb_row: Any) -> None:
         if not (self._upserts or self._deletes or self._access):
             return
-        self.backend.mark(self.kb.id, True)
         self.backend.create_base(self.kb)
         name = self.backend.collection(self.kb.id)
         for part in iter_batches(list(self._upserts.values()), _BATCH):
@@ -214,7 +213,6 @@ class MilvusWriter:
             for part in iter_batches(sorted(self._deletes), _BATCH):
                 self.backend.client.delete(name, ids=list(part))
             self._deletes = set()
-        self.backend.mark(self.kb.id, False)
 
 
 class MilvusBackend:
@@ -249,7 +247,11 @@ class MilvusBackend:
         with self.lock(kb.id):
             if self._marked(kb.id):
                 self.reconcile(kb)
+            # Marked in its own committed transaction before any Milvus write, cleared only when
+            # every batch committed: an exception or a crash in between leaves it for the repair.
+            self.mark(kb.id, True)
             yield MilvusWriter(self, kb)
+            self.mark(kb.id, False)
 
     def create_base(self, kb: BaseRef) -> None:
         from pymilvus import DataType, Function, FunctionType

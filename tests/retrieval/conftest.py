@@ -12,9 +12,9 @@ from core.settings import Settings
 from ingest.chunking import StructureAwareChunker
 from ingest.embedder import HashingEmbedder
 from ingest.pipeline import IngestionPipeline
+from retrieval.candidates import SearchStores
 from retrieval.dense import DenseRetriever
 from retrieval.hybrid import HybridRetriever
-from retrieval.candidates import SearchStores
 from retrieval.sparse import SparseRetriever
 
 SECRET = "Project Nightingale acquisition price is 42 million dollars, approved by the board in March."

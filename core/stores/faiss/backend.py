@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+from sqlalchemy import update
 
-from core.db import Database, KnowledgeBase
+from core.db import Database, DocumentRow, KnowledgeBase, utcnow
 from core.settings import Settings
 from core.stores.base import BaseRef, ChunkEntry, Scored, StoreFilter, empty_scored
 from core.stores.faiss.files import IndexStore
@@ -64,6 +65,7 @@ class FaissWriter:
         self.kb = kb
         self._upserts: list[ChunkEntry] = []
         self._deletes: list[int] = []
+        self._access: list[str] = []
         self._live: int | None = None
 
     def upsert(self, entries: Sequence[ChunkEntry]) -> None:
@@ -73,9 +75,15 @@ class FaissWriter:
         self._deletes.extend(int(k) for k in keys)
 
     def set_access(self, document_id: str, groups: Sequence[str], tags: Sequence[str]) -> None:
-        """Nothing to write: searches read access fields from the document rows (see SnapshotCache)."""
+        """Searches read access fields from the document rows; touching them reloads the snapshots."""
+        self._access.append(document_id)
 
     def stage(self, session: Any, kb_row: KnowledgeBase) -> None:
+        if self._access:
+            session.execute(
+                update(DocumentRow).where(DocumentRow.id.in_(self._access)).values(updated_at=utcnow())
+            )
+            self._access = []
         if not (self._upserts or self._deletes):
             return
         latest = {e.key: e for e in self._upserts}  # the last upsert of a key wins
