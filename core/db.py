@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    update,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
@@ -268,6 +269,12 @@ class AuditEvent(Base):
     target: Mapped[str] = mapped_column(String(256), default="")
     outcome: Mapped[str] = mapped_column(String(16), default="ok")  # ok | denied | failed
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def touch_documents(session: Any, doc_ids: list[str]) -> None:
+    """Move the documents' ``updated_at``: caches keyed on it (search filter fields) reload."""
+    if doc_ids:
+        session.execute(update(DocumentRow).where(DocumentRow.id.in_(doc_ids)).values(updated_at=utcnow()))
 
 
 def make_engine(url: str) -> Engine:

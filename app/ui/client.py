@@ -142,13 +142,20 @@ class ApiClient:
         return self.request("GET", "/kbs")  # type: ignore[no-any-return]
 
     def create_kb(
-        self, name: str, scenario: str, description: str = "", read_groups: list[str] | None = None
+        self,
+        name: str,
+        scenario: str,
+        description: str = "",
+        read_groups: list[str] | None = None,
+        backend: str | None = None,
     ) -> dict[str, Any]:
+        """``backend`` None: the server's default search backend."""
         body = {
             "name": name,
             "scenario": scenario,
             "description": description,
             "read_groups": read_groups or [],
+            "backend": backend,
         }
         return self.request("POST", "/kbs", json=body)  # type: ignore[no-any-return]
 

@@ -3,7 +3,13 @@
 ``KB_MILVUS_URI`` as a file path runs milvus-lite inside this process (one process per data
 directory); as ``http://host:19530`` it talks to a Milvus server or cluster (or to
 ``milvus-lite server``, which scripts/dev_services.sh starts). Permissions and metadata are filter
-expressions on stored fields (``public``, ``groups``, ``tags``, ``doc``, ``meta``).
+expressions on stored fields (``access``, ``tagset``, ``doc``, ``meta``).
+
+Access groups and tags are stored twice: as arrays (readable) and as one *signature* string each
+(the sorted names), which carries a scalar INVERTED index. A filter names the signatures present
+in the base (read from SQL once per change of the base's documents) that admit the caller, e.g.
+``access in ["", "hr", "finance|hr"]``: an indexed lookup on every engine, where per-row
+``array_contains_any`` costs a Python loop in milvus-lite.
 
 Keywords use Milvus' own BM25 function. Its input is our tokens (``core.text_tokenize``: English
 stems, jieba-segmented Chinese, CJK bigrams) each spelled as a short hex digest, so any Milvus
@@ -20,15 +26,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase
+from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase, touch_documents
 from core.errors import ConfigError
 from core.settings import Settings
 from core.stores.base import BaseRef, ChunkEntry, Scored, StoreFilter, empty_scored, iter_batches
@@ -55,21 +62,44 @@ def _literal(value: Any) -> str:
     raise ConfigError(f"metadata filter value {value!r}: only strings, numbers and booleans can be filtered")
 
 
-def _strings(values: frozenset[str]) -> str:
+def _strings(values: Iterable[str]) -> str:
     return "[" + ", ".join(_literal(v) for v in sorted(values)) + "]"
 
 
-def filter_expression(flt: StoreFilter) -> str:
-    """The filter as a Milvus boolean expression over the stored fields ('' = everything)."""
+def signature(names: Iterable[str]) -> str:
+    """A set of names as one string ("" for none); '|' inside a name is escaped."""
+    return "|".join(sorted(n.replace("%", "%25").replace("|", "%7C") for n in set(names)))
+
+
+def _names(sig: str) -> set[str]:
+    return {n.replace("%7C", "|").replace("%25", "%") for n in sig.split("|")} if sig else set()
+
+
+@dataclass(frozen=True)
+class Signatures:
+    """The access and tag signatures of a base's documents."""
+
+    access: frozenset[str]
+    tags: frozenset[str]
+
+
+def filter_expression(flt: StoreFilter, sigs: Signatures) -> str | None:
+    """The filter as a Milvus boolean expression ('' = everything; None = nothing can match)."""
     parts: list[str] = []
     if flt.groups is not None:
-        parts.append(
-            f"(public or array_contains_any(groups, {_strings(flt.groups)}))" if flt.groups else "public"
-        )
+        allowed = [s for s in sigs.access if not s or _names(s) & flt.groups]
+        if not allowed:
+            return None
+        parts.append(f"access in {_strings(allowed)}")
     if flt.document_ids is not None:
+        if not flt.document_ids:
+            return None
         parts.append(f"doc in {_strings(flt.document_ids)}")
     if flt.tags is not None:
-        parts.append(f"array_contains_any(tags, {_strings(flt.tags)})")
+        allowed = [s for s in sigs.tags if _names(s) & flt.tags]
+        if not allowed:
+            return None
+        parts.append(f"tagset in {_strings(allowed)}")
     for key, value in flt.metadata.items():
         if not _META_KEY.match(key):
             raise ConfigError(f"metadata filter key {key!r}: use letters, digits and '_' only")
@@ -95,7 +125,9 @@ class MilvusVectorStore:
         client = self.backend.client
         if k <= 0 or not client.has_collection(name):
             return empty_scored()
-        expr = filter_expression(flt)
+        expr = self.backend.expression(flt)
+        if expr is None:
+            return empty_scored()
         ef = max(self.backend.settings.milvus_ef, k)
         hits = client.search(
             name,
@@ -145,12 +177,15 @@ class MilvusKeywordStore:
         terms = encode_terms(sorted(set(tokenize(query))))
         if k <= 0 or not terms or not self.backend.client.has_collection(name):
             return empty_scored()
+        expr = self.backend.expression(flt)
+        if expr is None:
+            return empty_scored()
         hits = self.backend.client.search(
             name,
             data=[terms],
             anns_field="sparse",
             limit=k,
-            filter=filter_expression(flt),
+            filter=expr,
             output_fields=["key"],
             search_params={"metric_type": "BM25"},
         )[0]
@@ -166,8 +201,9 @@ def _row(entry: ChunkEntry) -> dict[str, Any]:
         "vec": np.asarray(entry.vector, np.float32).reshape(-1).tolist(),
         "terms": terms,
         "doc": entry.document_id,
-        "public": not entry.groups,
+        "access": signature(entry.groups),
         "groups": sorted(entry.groups),
+        "tagset": signature(entry.tags),
         "tags": sorted(entry.tags),
         "meta": dict(entry.metadata),
     }
@@ -197,6 +233,7 @@ class MilvusWriter:
         self._access.append((document_id, sorted(groups), sorted(tags)))
 
     def stage(self, session: Any, kb_row: Any) -> None:
+        touch_documents(session, [doc for doc, _, _ in self._access])  # signatures reload
         if not (self._upserts or self._deletes or self._access):
             return
         self.backend.create_base(self.kb)
@@ -229,6 +266,30 @@ class MilvusBackend:
         if "://" not in uri:
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
         self.client = MilvusClient(uri=uri, token=settings.milvus_token or "")
+        self._signatures: dict[int, tuple[tuple[Any, ...], Signatures]] = {}
+
+    def expression(self, flt: StoreFilter) -> str | None:
+        return filter_expression(flt, self.signatures(flt.kb_id))
+
+    def signatures(self, kb_id: int) -> Signatures:
+        """The base's signatures, re-read from SQL only when its documents changed."""
+        with self.db.session() as session:
+            marker = session.execute(
+                select(func.count(DocumentRow.id), func.max(DocumentRow.updated_at)).where(
+                    DocumentRow.kb_id == kb_id
+                )
+            ).one()
+            cached = self._signatures.get(kb_id)
+            if cached is not None and cached[0] == tuple(marker):
+                return cached[1]
+            rows = session.execute(
+                select(DocumentRow.access_groups, DocumentRow.scenario_tags).where(DocumentRow.kb_id == kb_id)
+            ).all()
+        sigs = Signatures(
+            frozenset(signature(g or []) for g, _ in rows), frozenset(signature(t or []) for _, t in rows)
+        )
+        self._signatures[kb_id] = (tuple(marker), sigs)
+        return sigs
 
     def collection(self, kb_id: int) -> str:
         return f"{self.settings.milvus_prefix}_{int(kb_id)}"
@@ -251,6 +312,9 @@ class MilvusBackend:
             # every batch committed: an exception or a crash in between leaves it for the repair.
             self.mark(kb.id, True)
             yield MilvusWriter(self, kb)
+            if self.client.has_collection(self.collection(kb.id)):
+                # Seal what was written so it is searched through its indexes, not scanned.
+                self.client.flush(self.collection(kb.id))
             self.mark(kb.id, False)
 
     def create_base(self, kb: BaseRef) -> None:
@@ -271,7 +335,8 @@ class MilvusBackend:
         )
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         schema.add_field("doc", DataType.VARCHAR, max_length=64)
-        schema.add_field("public", DataType.BOOL)
+        schema.add_field("access", DataType.VARCHAR, max_length=8192)
+        schema.add_field("tagset", DataType.VARCHAR, max_length=8192)
         schema.add_field(
             "groups", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=256, max_length=64
         )
@@ -292,6 +357,8 @@ class MilvusBackend:
             "vec", index_type="HNSW", metric_type="COSINE", params={"M": 16, "efConstruction": 200}
         )
         index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+        for scalar in ("access", "tagset", "doc"):
+            index.add_index(scalar, index_type="INVERTED")
         self.client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
 
     def drop_base(self, kb_id: int) -> None:
@@ -337,7 +404,7 @@ class MilvusBackend:
             output_fields=["key", "vec", "terms", "doc", "meta"],
         )
         for row in rows:
-            row.update(public=not groups, groups=groups, tags=tags)
+            row.update(access=signature(groups), groups=groups, tagset=signature(tags), tags=tags)
             row.pop("sparse", None)
         for part in iter_batches(list(rows), _BATCH):
             self.client.upsert(name, list(part))

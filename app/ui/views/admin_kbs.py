@@ -7,6 +7,15 @@ import streamlit as st
 from app.ui.examples import SCENARIO_LABELS, SCENARIOS
 from app.ui.session import api_errors, client, flash, require_role
 
+# "" = whatever the server's KB_BACKEND says.
+BACKENDS = ["", "faiss", "postgres", "milvus"]
+BACKEND_LABELS = {
+    "": "server default",
+    "faiss": "faiss — embedded files on the API host",
+    "postgres": "postgres — pgvector in the SQL database (shared by replicas)",
+    "milvus": "milvus — a Milvus server or cluster",
+}
+
 require_role("admin")
 api = client()
 st.title("Knowledge bases")
@@ -25,6 +34,7 @@ if kbs:
                 "name": kb["name"],
                 "scenario": kb["scenario"],
                 "readers": ", ".join(kb["read_groups"]) or "admins only",
+                "backend": kb["backend"],
                 "documents": kb["documents"],
                 "chunks": kb["chunks"],
                 "description": kb["description"],
@@ -44,9 +54,15 @@ with st.expander("Create a knowledge base", expanded=not kbs), st.form("kb_creat
     scenario = st.selectbox("Scenario", SCENARIOS, format_func=lambda s: SCENARIO_LABELS.get(s, s))
     description = st.text_area("Description", height=80)
     readers = st.multiselect("Groups that may read it", read_options, default=["everyone"])
+    backend = st.selectbox(
+        "Search backend",
+        BACKENDS,
+        format_func=lambda b: BACKEND_LABELS[b],
+        help="Where vectors and keywords live. Move a base later with `kb bases migrate NAME --to ...`.",
+    )
     if st.form_submit_button("Create", type="primary"):
         with api_errors("Creating the knowledge base"):
-            api.create_kb(name.strip(), scenario, description.strip(), readers)
+            api.create_kb(name.strip(), scenario, description.strip(), readers, backend or None)
             flash(f"Created knowledge base {name.strip()}.")
             st.rerun()
 

@@ -13,9 +13,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-from sqlalchemy import update
 
-from core.db import Database, DocumentRow, KnowledgeBase, utcnow
+from core.db import Database, KnowledgeBase, touch_documents
 from core.settings import Settings
 from core.stores.base import BaseRef, ChunkEntry, Scored, StoreFilter, empty_scored
 from core.stores.faiss.files import IndexStore
@@ -79,11 +78,8 @@ class FaissWriter:
         self._access.append(document_id)
 
     def stage(self, session: Any, kb_row: KnowledgeBase) -> None:
-        if self._access:
-            session.execute(
-                update(DocumentRow).where(DocumentRow.id.in_(self._access)).values(updated_at=utcnow())
-            )
-            self._access = []
+        touch_documents(session, self._access)
+        self._access = []
         if not (self._upserts or self._deletes):
             return
         latest = {e.key: e for e in self._upserts}  # the last upsert of a key wins
