@@ -205,7 +205,7 @@ def main() -> None:
         for r in results
     ]
     command = (
-        "eval \"$(scripts/dev_services.sh start)\"; .venv/bin/python -m benchmarks.store_latency "
+        'eval "$(scripts/dev_services.sh start)"; .venv/bin/python -m benchmarks.store_latency '
         + " ".join(f"--chunks {n}" for n in sizes)
         + " "
         + " ".join(f"--backend {b}" for b in backends)

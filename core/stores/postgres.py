@@ -242,31 +242,34 @@ class PgWriter:
             )
         entries = list(self._upserts.values())
         chunk_ids = self._chunk_ids(session, [e.key for e in entries])
-        for part in iter_batches(entries, 1000):
-            rows = []
-            for e in part:
-                tokens = tokenize(e.text)
-                rows.append(
-                    {
-                        "kb": self.kb.id,
-                        "key": e.key,
-                        "chunk": chunk_ids[e.key],
-                        "doc": e.document_id,
-                        "emb": np.asarray(e.vector, np.float32).reshape(-1),
-                        "terms": tsvector_literal(tokens),
-                        "n": len(tokens),
-                        "groups": sorted(e.groups),
-                        "tags": sorted(e.tags),
-                        "meta": json.dumps(dict(e.metadata)),
-                    }
-                )
+        for part in iter_batches(entries, 2000):
+            # One statement per batch (unnest of column arrays): the statement-level triggers that
+            # count term frequencies then run once per batch, not once per row.
+            tokens = [tokenize(e.text) for e in part]
             session.execute(
                 text(
                     f"INSERT INTO {TABLE} (kb_id, key, chunk_id, document_id, embedding, terms, n_terms,"
-                    " groups, tags, meta) VALUES (:kb, :key, :chunk, :doc, :emb, CAST(:terms AS tsvector),"
-                    " :n, :groups, :tags, CAST(:meta AS jsonb))"
+                    " groups, tags, meta)"
+                    " SELECT :kb, u.key, u.chunk, u.doc, u.emb, CAST(u.terms AS tsvector), u.n,"
+                    " ARRAY(SELECT jsonb_array_elements_text(u.groups)),"
+                    " ARRAY(SELECT jsonb_array_elements_text(u.tags)), u.meta"
+                    " FROM unnest(CAST(:keys AS bigint[]), CAST(:chunks AS text[]), CAST(:docs AS text[]),"
+                    " CAST(:embs AS vector[]), CAST(:terms AS text[]), CAST(:ns AS integer[]),"
+                    " CAST(:groups AS jsonb[]), CAST(:tags AS jsonb[]), CAST(:metas AS jsonb[]))"
+                    " AS u(key, chunk, doc, emb, terms, n, groups, tags, meta)"
                 ),
-                rows,
+                {
+                    "kb": self.kb.id,
+                    "keys": [e.key for e in part],
+                    "chunks": [chunk_ids[e.key] for e in part],
+                    "docs": [e.document_id for e in part],
+                    "embs": [np.asarray(e.vector, np.float32).reshape(-1) for e in part],
+                    "terms": [tsvector_literal(t) for t in tokens],
+                    "ns": [len(t) for t in tokens],
+                    "groups": [json.dumps(sorted(e.groups)) for e in part],
+                    "tags": [json.dumps(sorted(e.tags)) for e in part],
+                    "metas": [json.dumps(dict(e.metadata)) for e in part],
+                },
             )
         for document_id, groups, tags in self._access:
             session.execute(
