@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import BinaryIO
 
 from core.errors import NotFoundError
@@ -20,12 +20,8 @@ class LocalBlobStore:
         self.root = root
 
     def path(self, key: str) -> Path:
-        parts = PurePosixPath(key).parts
-        if (
-            not parts
-            or any(p in ("", ".", "..") or "/" in p or "\\" in p for p in parts)
-            or key.startswith("/")
-        ):
+        parts = key.split("/")
+        if not key or any(p in ("", ".", "..") or "\\" in p for p in parts):
             raise ValueError(f"invalid blob key {key!r}")
         return self.root.joinpath(*parts)
 
