@@ -393,5 +393,5 @@ class PostgresBackend:
             last = rows[-1][0]
             yield (
                 np.asarray([r[0] for r in rows], np.int64),
-                np.vstack([np.asarray(r[1], np.float32) for r in rows]),
+                np.vstack([r[1].to_numpy() for r in rows]).astype(np.float32),
             )

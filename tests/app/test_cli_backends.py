@@ -46,14 +46,20 @@ def test_base_lifecycle_on_each_backend(tmp_path: Path, backend: str) -> None:
     )
 
     def kb(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "returns.md").write_text("# Returns\n\nUnopened items can be returned within 30 days for a refund.\n")
-    (docs / "board.md").write_text("# Board\n\nProject Nightingale will be acquired for 42 million dollars.\n")
+    (docs / "returns.md").write_text(
+        "# Returns\n\nUnopened items can be returned within 30 days for a refund.\n"
+    )
+    (docs / "board.md").write_text(
+        "# Board\n\nProject Nightingale will be acquired for 42 million dollars.\n"
+    )
 
     created = json.loads(kb("bases", "create", "shop", "--backend", backend, "--json"))
     assert created["backend"] == backend
@@ -61,7 +67,9 @@ def test_base_lifecycle_on_each_backend(tmp_path: Path, backend: str) -> None:
     kb("ingest", str(docs / "board.md"), "--kb", "shop", "--group", "execs", "--json")
     assert json.loads(kb("bases", "list", "--json"))[0]["backend"] == backend
 
-    hits = json.loads(kb("search", "send back an unopened item", "--kb", "shop", "--group", "staff", "--json"))
+    hits = json.loads(
+        kb("search", "send back an unopened item", "--kb", "shop", "--group", "staff", "--json")
+    )
     assert hits[0]["source"] == "returns.md"
     assert all("Nightingale" not in h["text"] for h in hits)
     hidden = json.loads(kb("search", "Nightingale acquisition", "--kb", "shop", "--group", "staff", "--json"))

@@ -142,6 +142,10 @@ class FaissBackend:
         self.files.kb_dir(kb.id).mkdir(parents=True, exist_ok=True)
 
     def drop_base(self, kb_id: int) -> None:
+        with self.db.session() as session:
+            row = session.get(KnowledgeBase, kb_id)
+            if row is not None:  # no live files any more (the base moved to another backend)
+                row.index_version = 0
         self.snapshots.forget(kb_id)
         self.files.drop(kb_id)
 
