@@ -84,7 +84,9 @@ class FaissWriter:
             return
         latest = {e.key: e for e in self._upserts}  # the last upsert of a key wins
         index = self.files.load_vectors(self.kb.id, kb_row.index_version, self.kb.dim, len(latest))
-        index.remove(np.asarray(self._deletes + list(latest), np.int64))  # upsert = replace
+        # upsert = replace; only keys present are removed (HNSW has no removal: it is rebuilt)
+        gone = np.asarray(self._deletes + list(latest), np.int64)
+        index.remove(gone[np.isin(gone, index.ids())])
         if latest:
             index.add(
                 np.fromiter(latest, np.int64, len(latest)), np.vstack([e.vector for e in latest.values()])
