@@ -323,3 +323,13 @@ def test_two_writers_on_one_base_do_not_corrupt_it(env: Env) -> None:
     )
     assert check_consistency(env.db, env.backends, "conf") == []
     assert env.vsearch(second[29].vectors[3], 1) == second[29].keys("conf")[3:]
+
+
+def test_chinese_is_segmented_before_the_keyword_index(env: Env) -> None:
+    leave = Doc("leave.txt", ["员工每年享有二十五天带薪年假，需提前两周申请。"], unit(1, 11))
+    travel = Doc("travel.txt", ["出差报销需要在三十天内提交发票。"], unit(1, 12))
+    english = Doc("english.txt", ["Employees receive twenty five days of paid leave."], unit(1, 13))
+    env.write([leave, travel, english])
+    assert env.ksearch("带薪年假", 3)[:1] == leave.keys("conf")
+    assert env.ksearch("报销发票", 3)[:1] == travel.keys("conf")
+    assert env.ksearch("receiving paid leaves", 3)[:1] == english.keys("conf")  # stemmed
