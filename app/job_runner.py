@@ -155,6 +155,31 @@ class JobRunner:
                     return job
         return None
 
+    def _migrate(self, job: IngestionJob, kb_name: str, target: str) -> None:
+        """A re-index into another backend (ingest.migrate), with chunks copied as the progress."""
+        from ingest.migrate import BaseMigrator
+
+        def progress(done: int, total: int) -> None:
+            with self.db.session() as session:
+                row = session.get(IngestionJob, job.id)
+                if row is not None:
+                    row.processed_files, row.total_files, row.chunks = done, total, done
+
+        error: str | None = None
+        try:
+            report = BaseMigrator(self.db, self.backends).migrate(kb_name, target, progress=progress)
+        except Exception as exc:
+            log.exception("migration job %s failed", job.id)
+            status, error, results = "failed", f"{type(exc).__name__}: {exc}", []
+        else:
+            status = "succeeded"
+            results = [{"from": report.source, "to": report.target, "chunks": report.chunks}]
+        with self.db.session() as session:
+            row = session.get(IngestionJob, job.id)
+            if row is not None:
+                row.status, row.error, row.results, row.finished_at = status, error, results, utcnow()
+        self.audit.record("job-runner", "kb.migrated", job.id, kb=kb_name, to=target, outcome=status)
+
     def run_next(self) -> bool:
         """Run the oldest queued job; False when there was none."""
         job = self._claim()
@@ -165,6 +190,9 @@ class JobRunner:
         if kb is None:
             return True  # its base was deleted; the job row went with it
         inputs = job.inputs or {}
+        if inputs.get("migrate_to"):
+            self._migrate(job, kb.name, str(inputs["migrate_to"]))
+            return True
         wanted = [(Path(f["path"]), f["source"]) for f in inputs.get("files", [])]
         files = [SourceFile(p, source, p.stat().st_size) for p, source in wanted if p.is_file()]
         missing = [source for p, source in wanted if not p.is_file()]

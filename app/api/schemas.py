@@ -103,6 +103,10 @@ class KbIn(Strict):
     )
 
 
+class KbMigrateIn(Strict):
+    to: Backend = Field(description="The backend to re-index the base into.")
+
+
 class KbPatch(Strict):
     scenario: Scenario | None = None
     description: str | None = Field(default=None, max_length=4000)

@@ -89,6 +89,19 @@ if kbs:
                 api.update_kb(chosen, description=description, scenario=scenario, read_groups=readers)
                 flash(f"Saved {chosen}.")
                 st.rerun()
+    with st.form(f"kb_migrate_{chosen}"):
+        others = [b for b in BACKENDS if b and b != kb["backend"]]
+        target = st.selectbox(
+            f"Move to another search backend (now: {kb['backend']})",
+            others,
+            format_func=lambda b: BACKEND_LABELS[b],
+        )
+        st.caption("Copies the vectors (no re-embedding); searches use the current backend until it is done.")
+        if st.form_submit_button("Start moving"):
+            with api_errors("Moving the knowledge base"):
+                job_id = api.migrate_kb(chosen, target)
+                flash(f"Moving {chosen} to {target} (job {job_id}); the table shows its backend when done.")
+                st.rerun()
     confirm = st.checkbox(
         f"Yes, delete {chosen} with its {kb['documents']} documents and {kb['chunks']} chunks",
         key=f"kb_delete_confirm_{chosen}",
