@@ -333,3 +333,17 @@ def test_chinese_is_segmented_before_the_keyword_index(env: Env) -> None:
     assert env.ksearch("带薪年假", 3)[:1] == leave.keys("conf")
     assert env.ksearch("报销发票", 3)[:1] == travel.keys("conf")
     assert env.ksearch("receiving paid leaves", 3)[:1] == english.keys("conf")  # stemmed
+
+
+def test_a_filter_admitting_fewer_than_k_returns_all_it_admits_in_order(env: Env) -> None:
+    docs = corpus(100, 10)  # 1,000 chunks; one document of 5 chunks is readable by "tiny"
+    for doc in docs:
+        doc.groups = ["common"]
+    docs[42] = Doc("tiny.txt", docs[42].texts[:5], docs[42].vectors[:5], groups=["tiny"])
+    env.write(docs)
+    query = unit(1, seed=77)[0]
+    found = env.vsearch(query, 10, groups=frozenset({"tiny"}))
+    expected = np.asarray(docs[42].keys("conf"))[np.argsort(-(docs[42].vectors @ query))]
+    assert found == expected.tolist()
+    words = " ".join(f"item42x{c}" for c in range(5)) + " item41x0 item43x0"  # and two forbidden ones
+    assert sorted(env.ksearch(words, 10, groups=frozenset({"tiny"}))) == sorted(docs[42].keys("conf"))
