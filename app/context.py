@@ -10,7 +10,6 @@ from core.catalog import Catalog
 from core.db import Database, KnowledgeBase
 from core.models import embedding_model_dir
 from core.settings import Settings
-from core.stores.blob import LocalBlobStore
 from core.stores.registry import SearchBackends
 
 
@@ -25,7 +24,6 @@ class AppContext:
             self.db.upgrade()
         self.backends = SearchBackends(settings, self.db)
         self.catalog = Catalog(self.db, self.backends)
-        self.blobs = LocalBlobStore(settings.upload_dir)
 
     def check_backends(self) -> None:
         """Start-up check: the default backend and every base's backend can be used here."""
