@@ -182,9 +182,37 @@ class PgKeywordStore:
             if not df:
                 return empty_scored()
             n, avgdl = stats[0], max(stats[1] / stats[0], 1e-9)
-            known = sorted(df)
-            idf = [float(np.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))) for t in known]
-            rows = session.execute(
+            idf = {t: float(np.log(1 + (n - f + 0.5) / (f + 0.5))) for t, f in df.items()}
+            # MaxScore: score only rows holding one of the rarest terms first. A row without them
+            # scores below the other terms' summed idf (each term adds less than its idf), so when
+            # the k-th score reaches that bound the result is exact; otherwise score every match.
+            by_rarity = sorted(idf, key=lambda t: -idf[t])
+            rare, budget = [by_rarity[0]], df[by_rarity[0]]
+            for term in by_rarity[1:]:
+                if budget + df[term] > max(2000, 50 * k):
+                    break
+                rare.append(term)
+                budget += df[term]
+            common = [t for t in by_rarity if t not in rare]
+            rows = self._score(session, where, params, idf, rare, avgdl, k)
+            if common and (len(rows) < k or rows[-1][1] < sum(idf[t] for t in common)):
+                rows = self._score(session, where, params, idf, by_rarity, avgdl, k)
+        return np.asarray([r[1] for r in rows], np.float32), np.asarray([r[0] for r in rows], np.int64)
+
+    def _score(
+        self,
+        session: Any,
+        where: str,
+        params: dict[str, Any],
+        idf: dict[str, float],
+        match: list[str],
+        avgdl: float,
+        k: int,
+    ) -> list[Any]:
+        """Top-k BM25 over every query term, among the rows that hold one of the ``match`` terms."""
+        terms = sorted(idf)
+        return list(
+            session.execute(
                 text(
                     "SELECT c.key, sum(q.idf * u.tf"
                     f" / (u.tf + {_K1} * (1 - {_B} + {_B} * c.n_terms / :avgdl)))"
@@ -199,13 +227,13 @@ class PgKeywordStore:
                 params
                 | {
                     "avgdl": avgdl,
-                    "terms": known,
-                    "idfs": idf,
-                    "tsq": " | ".join(_quote(t) for t in known),
+                    "terms": terms,
+                    "idfs": [idf[t] for t in terms],
+                    "tsq": " | ".join(_quote(t) for t in sorted(match)),
                     "k": k,
                 },
             ).all()
-        return np.asarray([r[1] for r in rows], np.float32), np.asarray([r[0] for r in rows], np.int64)
+        )
 
 
 class PgWriter:
