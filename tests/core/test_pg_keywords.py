@@ -38,7 +38,10 @@ def test_bm25_in_sql_matches_the_formula(env: Env) -> None:  # noqa: F811 (the i
     docs = [
         Doc(
             f"d{d}.txt",
-            [" ".join(rng.choice(common, 6 + c)) + (f" zebra{d % 7}" if c % 3 == 0 else "") for c in range(10)],
+            [
+                " ".join(rng.choice(common, 6 + c)) + (f" zebra{d % 7}" if c % 3 == 0 else "")
+                for c in range(10)
+            ],
             unit(10, seed=d),
         )
         for d in range(60)
