@@ -52,9 +52,8 @@ def test_bm25_in_sql_matches_the_formula(env: Env) -> None:  # noqa: F811 (the i
     # rare terms decide alone (the shortcut), common terms only (every match scored), and a mix
     for query in ("policy employee zebra3", "company time zebra5 zebra6", "policy time leave"):
         scores, keys = store.search(query, 10, StoreFilter(env.kb.id))
-        expected = sorted(bm25(texts, query).items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+        ranked = sorted(bm25(texts, query).items(), key=lambda kv: (-kv[1], kv[0]))
+        expected = ranked[:10]
         assert np.allclose(scores, [v for _, v in expected], atol=1e-4)
-        # equal scores may come in either order; the sets of keys per score must agree
-        assert sorted(zip(np.round(scores, 4), keys.tolist())) == sorted(
-            (round(v, 4), k) for k, v in expected
-        ) or np.allclose(sorted(scores), sorted(v for _, v in expected), atol=1e-4)
+        if len(ranked) == 10 or ranked[9][1] - ranked[10][1] > 1e-6:  # no tie across the cut
+            assert set(keys.tolist()) == {k for k, _ in expected}
