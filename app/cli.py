@@ -60,6 +60,10 @@ def bases_create(
         list[str] | None,
         typer.Option("--read-group", help="Group that may read it (repeatable); default: everyone."),
     ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(help="Search backend: faiss | postgres | milvus (default: KB_BACKEND, else faiss)."),
+    ] = None,
     exist_ok: Annotated[bool, typer.Option("--exist-ok", help="Succeed if it already exists.")] = False,
     ocr: Annotated[
         bool, typer.Option("--ocr/--no-ocr", help="Read text in scanned pages and images.")
@@ -69,7 +73,8 @@ def bases_create(
     """Create a knowledge base."""
     ctx = _context()
     try:
-        kb = ctx.catalog.create(name, scenario, description, read_groups=read_group or [EVERYONE], ocr=ocr)
+        groups = read_group or [EVERYONE]
+        kb = ctx.catalog.create(name, scenario, description, read_groups=groups, ocr=ocr, backend=backend)
     except ConflictError as exc:
         if not exist_ok:
             _fail(str(exc), 2)
@@ -77,9 +82,17 @@ def bases_create(
     except (KBError, ValueError) as exc:
         _fail(str(exc), 2)
     if as_json:
-        _emit({"id": kb.id, "name": kb.name, "scenario": kb.scenario, "ocr": kb.ocr_enabled})
+        _emit(
+            {
+                "id": kb.id,
+                "name": kb.name,
+                "scenario": kb.scenario,
+                "ocr": kb.ocr_enabled,
+                "backend": kb.backend,
+            }
+        )
     else:
-        err.print(f"created knowledge base [bold]{kb.name}[/bold] ({kb.scenario})")
+        err.print(f"created knowledge base [bold]{kb.name}[/bold] ({kb.scenario}, {kb.backend} backend)")
 
 
 @bases_app.command("update")
@@ -111,16 +124,63 @@ def bases_list(as_json: JsonFlag = False) -> None:
     if as_json:
         _emit(rows)
         return
-    table = Table("name", "scenario", "documents", "chunks", "OCR")
+    table = Table("name", "scenario", "backend", "documents", "chunks", "OCR")
     for row in rows:
         table.add_row(
-            str(row["name"]),
-            str(row["scenario"]),
-            str(row["documents"]),
-            str(row["chunks"]),
+            *(str(row[c]) for c in ("name", "scenario", "backend", "documents", "chunks")),
             "on" if row["ocr"] else "off",
         )
     Console().print(table)
+
+
+@bases_app.command("migrate")
+def bases_migrate(
+    name: str,
+    to: Annotated[str, typer.Option("--to", help="Target backend: faiss | postgres | milvus.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Re-index a base into another search backend (vectors are copied, not re-embedded)."""
+    from ingest.migrate import BaseMigrator
+
+    ctx = _context()
+    try:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            disable=as_json,
+        ) as bar:
+            task = bar.add_task(f"{name} → {to}", total=None)
+            report = BaseMigrator(ctx.db, ctx.backends).migrate(
+                name, to, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            )
+    except (KBError, ValueError) as exc:
+        _fail(str(exc), 2)
+    if as_json:
+        _emit({"name": report.name, "from": report.source, "to": report.target, "chunks": report.chunks})
+    else:
+        moved = f"from {report.source} to {report.target} ({report.chunks} chunks)"
+        err.print(f"moved [bold]{name}[/bold] {moved}")
+
+
+@bases_app.command("check")
+def bases_check(name: str, as_json: JsonFlag = False) -> None:
+    """Check that SQL and the base's search store agree; exit 1 when they do not."""
+    from core.stores.consistency import check_consistency
+
+    ctx = _context()
+    problems = check_consistency(ctx.db, ctx.backends, name)
+    if as_json:
+        _emit({"name": name, "problems": problems})
+    else:
+        for problem in problems:
+            err.print(f"[red]problem:[/red] {problem}")
+        if not problems:
+            err.print(f"{name}: SQL and the search store agree")
+    if problems:
+        raise typer.Exit(1)
 
 
 @bases_app.command("delete")

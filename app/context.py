@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from sqlalchemy import select
+
 from core.catalog import Catalog
-from core.db import Database
-from core.index_store import IndexStore
+from core.db import Database, KnowledgeBase
 from core.models import embedding_model_dir
 from core.settings import Settings
+from core.stores.registry import SearchBackends
 
 
 class AppContext:
@@ -20,8 +22,14 @@ class AppContext:
         self.db = Database(settings.sqlalchemy_url)
         if migrate:
             self.db.upgrade()
-        self.store = IndexStore(settings)
-        self.catalog = Catalog(self.db, self.store)
+        self.backends = SearchBackends(settings, self.db)
+        self.catalog = Catalog(self.db, self.backends)
+
+    def check_backends(self) -> None:
+        """Start-up check: the default backend and every base's backend can be used here."""
+        with self.db.session() as session:
+            used = set(session.scalars(select(KnowledgeBase.backend).distinct()).all())
+        self.backends.check(used | {self.settings.backend})
 
     @cached_property
     def embedder(self):  # type: ignore[no-untyped-def]
@@ -48,25 +56,25 @@ class AppContext:
     def pipeline(self):  # type: ignore[no-untyped-def]
         from ingest.pipeline import IngestionPipeline
 
-        return IngestionPipeline(self.settings, self.db, self.embedder, self.chunker)
+        return IngestionPipeline(self.settings, self.db, self.embedder, self.chunker, self.backends)
 
     @cached_property
-    def snapshots(self):  # type: ignore[no-untyped-def]
-        from retrieval.snapshot import SnapshotCache
+    def stores(self):  # type: ignore[no-untyped-def]
+        from retrieval.candidates import SearchStores
 
-        return SnapshotCache(self.db, self.store)
+        return SearchStores(self.db, self.backends)
 
     @cached_property
     def dense(self):  # type: ignore[no-untyped-def]
         from retrieval.dense import DenseRetriever
 
-        return DenseRetriever(self.snapshots, self.embedder)
+        return DenseRetriever(self.stores, self.embedder)
 
     @cached_property
     def sparse(self):  # type: ignore[no-untyped-def]
         from retrieval.sparse import SparseRetriever
 
-        return SparseRetriever(self.snapshots)
+        return SparseRetriever(self.stores)
 
     @cached_property
     def reranker(self):  # type: ignore[no-untyped-def]

@@ -6,15 +6,18 @@ from typing import Any
 
 from sqlalchemy import select
 
+from core.catalog import base_ref
 from core.db import Database, DocumentRow, KnowledgeBase, utcnow
 from core.errors import NotFoundError
+from core.stores.registry import SearchBackends
 from core.types import Principal
 from retrieval.filters import can_read, can_read_kb
 
 
 class DocumentService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, backends: SearchBackends) -> None:
         self.db = db
+        self.backends = backends
 
     def list_readable(self, kb: KnowledgeBase, principal: Principal) -> list[DocumentRow]:
         """The base's documents the principal may read (the caller already checked the base)."""
@@ -38,17 +41,26 @@ class DocumentService:
         return doc, kb.name
 
     def set_groups(self, doc_id: str, groups: list[str]) -> tuple[DocumentRow, str, list[str]]:
-        """Replace a document's access groups: (document, base name, the groups before)."""
+        """Replace a document's access groups in SQL and in its base's search filter fields, under
+        the base's writer lock and in one transaction: (document, base name, the groups before)."""
         with self.db.session() as session:
             doc = session.get(DocumentRow, doc_id)
-            if doc is None:
-                raise NotFoundError(f"document {doc_id} does not exist")
-            before = list(doc.access_groups or [])
-            # updated_at moves too: retrieval snapshots reload on it, so the change applies at once.
-            doc.access_groups, doc.updated_at = groups, utcnow()
-            kb = session.get(KnowledgeBase, doc.kb_id)
-            assert kb is not None
-            return doc, kb.name, before
+            kb = session.get(KnowledgeBase, doc.kb_id) if doc else None
+        if doc is None or kb is None:
+            raise NotFoundError(f"document {doc_id} does not exist")
+        with self.backends.get(kb.backend).writer(base_ref(kb)) as writer:
+            with self.db.session() as session:
+                doc = session.get(DocumentRow, doc_id)
+                kb_row = session.get(KnowledgeBase, kb.id)
+                if doc is None or kb_row is None:
+                    raise NotFoundError(f"document {doc_id} does not exist")
+                before = list(doc.access_groups or [])
+                # updated_at moves too: FAISS snapshots reload on it, so the change applies at once.
+                doc.access_groups, doc.updated_at = groups, utcnow()
+                writer.set_access(doc_id, groups, list(doc.scenario_tags or []))
+                writer.stage(session, kb_row)
+            writer.committed()
+        return doc, kb.name, before
 
     def reingest_inputs(self, doc_id: str) -> tuple[int, dict[str, Any]]:
         """(base id, job inputs) that re-read a document's stored file under its own source name."""

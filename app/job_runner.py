@@ -16,7 +16,8 @@ from sqlalchemy import select, update
 from app.audit import AuditLog
 from core.db import Database, IngestionJob, KnowledgeBase, utcnow
 from core.errors import NotFoundError
-from core.index_store import IndexStore
+from core.stores.locks import LockBusy
+from core.stores.registry import SearchBackends
 from ingest.sources import SourceFile
 
 log = logging.getLogger("kb.jobs")
@@ -25,9 +26,11 @@ log = logging.getLogger("kb.jobs")
 class JobRunner:
     """One worker thread (ingestion is CPU-bound) that takes queued jobs oldest first."""
 
-    def __init__(self, db: Database, store: IndexStore, pipeline_factory: Any, max_attempts: int = 3) -> None:
+    def __init__(
+        self, db: Database, backends: SearchBackends, pipeline_factory: Any, max_attempts: int = 3
+    ) -> None:
         self.db = db
-        self.store = store
+        self.backends = backends
         self._pipeline_factory = pipeline_factory
         self.max_attempts = max_attempts
         self.audit = AuditLog(db)
@@ -61,18 +64,21 @@ class JobRunner:
     def recover(self) -> int:
         """Requeue API jobs a dead process left running (or fail them after too many attempts).
 
-        A job is only touched when its knowledge base's writer lock is free, which proves no live
-        process is still working on it.
+        A job is only touched when its knowledge base's writer lock (held by its backend) is free,
+        which proves no live process is still working on it.
         """
         count = 0
         with self.db.session() as session:
             stale = session.scalars(select(IngestionJob).where(IngestionJob.status == "running")).all()
             stale = [j for j in stale if j.inputs]
+            backend_of = dict(session.execute(select(KnowledgeBase.id, KnowledgeBase.backend)).all())
         for job in stale:
-            lock = self.store.lock(job.kb_id, timeout=0)
+            if job.kb_id not in backend_of:
+                continue
+            lock = self.backends.get(backend_of[job.kb_id]).lock(job.kb_id, timeout=0)
             try:
                 lock.acquire()
-            except Exception:  # filelock.Timeout: someone is ingesting right now
+            except LockBusy:  # someone is ingesting right now
                 continue
             try:
                 with self.db.session() as session:
@@ -149,6 +155,31 @@ class JobRunner:
                     return job
         return None
 
+    def _migrate(self, job: IngestionJob, kb_name: str, target: str) -> None:
+        """A re-index into another backend (ingest.migrate), with chunks copied as the progress."""
+        from ingest.migrate import BaseMigrator
+
+        def progress(done: int, total: int) -> None:
+            with self.db.session() as session:
+                row = session.get(IngestionJob, job.id)
+                if row is not None:
+                    row.processed_files, row.total_files, row.chunks = done, total, done
+
+        error: str | None = None
+        try:
+            report = BaseMigrator(self.db, self.backends).migrate(kb_name, target, progress=progress)
+        except Exception as exc:
+            log.exception("migration job %s failed", job.id)
+            status, error, results = "failed", f"{type(exc).__name__}: {exc}", []
+        else:
+            status = "succeeded"
+            results = [{"from": report.source, "to": report.target, "chunks": report.chunks}]
+        with self.db.session() as session:
+            row = session.get(IngestionJob, job.id)
+            if row is not None:
+                row.status, row.error, row.results, row.finished_at = status, error, results, utcnow()
+        self.audit.record("job-runner", "kb.migrated", job.id, kb=kb_name, to=target, outcome=status)
+
     def run_next(self) -> bool:
         """Run the oldest queued job; False when there was none."""
         job = self._claim()
@@ -159,6 +190,9 @@ class JobRunner:
         if kb is None:
             return True  # its base was deleted; the job row went with it
         inputs = job.inputs or {}
+        if inputs.get("migrate_to"):
+            self._migrate(job, kb.name, str(inputs["migrate_to"]))
+            return True
         wanted = [(Path(f["path"]), f["source"]) for f in inputs.get("files", [])]
         files = [SourceFile(p, source, p.stat().st_size) for p, source in wanted if p.is_file()]
         missing = [source for p, source in wanted if not p.is_file()]

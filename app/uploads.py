@@ -1,7 +1,8 @@
 """Receiving uploaded files: safe names, type and size limits, all-or-nothing storage.
 
 Files are streamed into a staging folder while their size is counted; only when every file of the
-request passes are they renamed into ``<data>/uploads/<kb id>/``. A rejected request leaves nothing.
+request passes are they stored in the blob store (``core.stores.blob``) under ``<kb id>/<name>``.
+A rejected request leaves nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import BinaryIO
 
 from core.errors import LoaderError
 from core.settings import Settings
+from core.stores.blob import LocalBlobStore
 from ingest.loaders import REFUSED_EXTENSIONS, SUPPORTED_EXTENSIONS
 from ingest.loaders.sniff import check_zip
 
@@ -121,13 +123,15 @@ class UploadStore:
         return size
 
     def commit(self, kb_id: int, staging: Path, staged: list[Staged]) -> list[Path]:
-        """Move staged files into the base's upload folder (same file system: atomic renames)."""
-        final_dir = self.root / str(kb_id)
-        final_dir.mkdir(parents=True, exist_ok=True)
+        """Store the staged files as blobs ``<kb id>/<name>`` (each written atomically); their paths."""
+        blobs = LocalBlobStore(self.root)
         paths = []
-        for item in staged:
-            target = final_dir / item.filename
-            os.replace(item.path, target)
-            paths.append(target)
-        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            for item in staged:
+                key = f"{kb_id}/{item.filename}"
+                with open(item.path, "rb") as stream:
+                    blobs.put(key, stream)
+                paths.append(blobs.path(key))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         return paths

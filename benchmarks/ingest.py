@@ -1,9 +1,12 @@
 """Ingestion throughput vs. the raw embedder on the same chunk texts.
 
-Usage: .venv/bin/python -m benchmarks.ingest [--docs DIR] [--no-write]
+Usage: .venv/bin/python -m benchmarks.ingest [--docs DIR] [--backend faiss --backend postgres ...] [--no-write]
 Ingests the Contoso HR/benefits documents into a throw-away data dir with the bundled embedder,
 then embeds the resulting chunk texts again with the embedder alone. Target: pipeline chunks/s
->= 85 % of raw embedder chunks/s (parsing, chunking, SQL and FAISS cost <= 15 %).
+>= 85 % of raw embedder chunks/s (parsing, chunking, SQL and the search store cost <= 15 %).
+With several ``--backend`` the run is repeated per search backend (postgres needs KB_DATABASE_URL
+on PostgreSQL with pgvector, milvus KB_MILVUS_URI: ``eval "$(scripts/dev_services.sh start)"``)
+and the figures go to the ``ingest_backends`` section.
 """
 
 from __future__ import annotations
@@ -23,14 +26,13 @@ from core.settings import Settings
 DEFAULT_DOCS = REPO.parent / "shared" / "datasets" / "contoso_hr_benefits" / "docs"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS)
-    parser.add_argument("--no-write", action="store_true", help="print only")
-    args = parser.parse_args()
-
+def measure(docs_dir: Path, backend: str) -> dict[str, object]:
+    """One ingest of ``docs_dir`` into a fresh base on ``backend``, and the raw embedder on its chunks."""
     with tempfile.TemporaryDirectory() as tmp:
-        ctx = AppContext(Settings(data_dir=Path(tmp)))
+        settings = Settings(data_dir=Path(tmp), backend=backend)  # type: ignore[arg-type]
+        ctx = AppContext(settings)
+        if settings.sqlalchemy_url.startswith("postgresql"):
+            reset_schema(ctx)
         ctx.catalog.create("bench")
         t0 = time.perf_counter()
         ctx.embedder.warm_up()
@@ -39,7 +41,7 @@ def main() -> None:
         ctx.embedder.embed(["warm up the kernels"] * 8)
 
         t0 = time.perf_counter()
-        report = ctx.pipeline.ingest("bench", [args.docs])
+        report = ctx.pipeline.ingest("bench", [docs_dir])
         pipeline_s = time.perf_counter() - t0
         with ctx.db.session() as s:
             texts = list(s.scalars(select(ChunkRow.text).order_by(ChunkRow.id)).all())
@@ -53,7 +55,8 @@ def main() -> None:
         raw_s = time.perf_counter() - t0
 
     n = len(texts)
-    data = {
+    return {
+        "backend": backend,
         "documents": docs,
         "failed": len(report.failed),
         "pages": int(pages),
@@ -67,6 +70,51 @@ def main() -> None:
         "ratio": round(raw_s / pipeline_s, 3),
         "device": ctx.embedder.model.device.type,
     }
+
+
+def reset_schema(ctx: AppContext) -> None:
+    """A clean PostgreSQL database for the run (the benchmark owns the one it is pointed at)."""
+    from sqlalchemy import text
+
+    with ctx.db.engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    ctx.db.upgrade()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS)
+    parser.add_argument("--backend", action="append", choices=["faiss", "postgres", "milvus"])
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    backends = args.backend or ["faiss"]
+    runs = [measure(args.docs, b) for b in backends]
+    if len(runs) > 1:
+        for run in runs:
+            print(run)
+        lines = [
+            "| backend | chunks | pipeline s | chunks/s | raw embedder chunks/s | pipeline / raw |",
+            "|---|---|---|---|---|---|",
+        ] + [
+            f"| {r['backend']} | {r['chunks']} | {r['pipeline_s']} | {r['pipeline_chunks_per_s']} | "
+            f"{r['raw_embed_chunks_per_s']} | {r['ratio']:.1%} |"
+            for r in runs
+        ]
+        md = (
+            "## Ingestion throughput per search backend (`benchmarks/ingest.py`)\n\n"
+            "Command: `eval \"$(scripts/dev_services.sh start)\"; .venv/bin/python -m benchmarks.ingest "
+            + " ".join(f"--backend {b}" for b in backends)
+            + "` (Contoso HR/benefits docs, bundled all-MiniLM-L6-v2 on CPU; SQL on the PostgreSQL "
+            "of dev_services.sh for every backend, Milvus through its server).\n\n"
+            + "\n".join(lines)
+            + "\n\nTarget: pipeline ≥ 85 % of the raw embedder's throughput."
+        )
+        if not args.no_write:
+            write_results("ingest_backends", {"runs": runs}, md)
+        return
+    data = runs[0]
+    docs, pages, n = data["documents"], data["pages"], data["chunks"]
     for key, value in data.items():
         print(f"{key:>24}: {value}")
     md = f"""## Ingestion throughput (`benchmarks/ingest.py`)

@@ -1,4 +1,4 @@
-"""Knowledge-base bookkeeping in SQL: create, find, list, delete."""
+"""Knowledge-base bookkeeping in SQL: create, find, list, delete (with the base's search data)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from core.db import Database, DocumentRow, KnowledgeBase
 from core.errors import ConflictError, NotFoundError
-from core.index_store import IndexStore
+from core.stores.base import BaseRef
+from core.stores.registry import SearchBackends, validate_backend
 from core.types import EVERYONE
 
 SCENARIOS = ("customer_service", "finance", "retail", "employee")
@@ -31,12 +32,17 @@ def validate_scenario(scenario: str) -> str:
     return scenario
 
 
-class Catalog:
-    """Create, look up, list and delete knowledge bases (rows and index files together)."""
+def base_ref(kb: KnowledgeBase, dim: int = 0) -> BaseRef:
+    """What a store needs of a base; ``dim`` stands in until the base's record has one."""
+    return BaseRef(kb.id, kb.dim or dim)
 
-    def __init__(self, db: Database, store: IndexStore) -> None:
+
+class Catalog:
+    """Create, look up, list and delete knowledge bases (rows and search data together)."""
+
+    def __init__(self, db: Database, backends: SearchBackends) -> None:
         self.db = db
-        self.store = store
+        self.backends = backends
 
     def create(
         self,
@@ -45,11 +51,15 @@ class Catalog:
         description: str = "",
         read_groups: Sequence[str] = (EVERYONE,),
         ocr: bool = True,
+        backend: str | None = None,
     ) -> KnowledgeBase:
         """A new, empty base. ``read_groups``: who may read it (``everyone``; ``[]`` = admins only);
-        ``ocr``: recognise text in scanned pages and images while ingesting."""
+        ``ocr``: recognise text in scanned pages and images while ingesting; ``backend``: where its
+        search data lives (default: ``KB_BACKEND``)."""
         validate_kb_name(name)
         validate_scenario(scenario)
+        backend = validate_backend(backend or self.backends.settings.backend)
+        self.backends.get(backend)  # fails now, naming the extra, rather than at the first upload
         with self.db.session() as session:
             if session.scalar(select(KnowledgeBase).where(KnowledgeBase.name == name)):
                 raise ConflictError(f"knowledge base {name!r} already exists")
@@ -59,6 +69,7 @@ class Catalog:
                 description=description,
                 read_groups=sorted(set(read_groups)),
                 ocr_enabled=ocr,
+                backend=backend,
             )
             session.add(kb)
             session.flush()
@@ -95,6 +106,7 @@ class Catalog:
                     "description": kb.description,
                     "read_groups": list(kb.read_groups or []),
                     "ocr": kb.ocr_enabled,
+                    "backend": kb.backend,
                     "documents": int(counts.get(kb.id, 0)),
                     "chunks": int(chunk_counts.get(kb.id, 0)),
                     "index_version": kb.index_version,
@@ -130,6 +142,8 @@ class Catalog:
 
     def delete(self, name: str) -> None:
         kb = self.get(name)
-        with self.store.lock(kb.id), self.db.session() as session:
-            session.delete(session.get(KnowledgeBase, kb.id))
-        self.store.drop(kb.id)
+        backend = self.backends.get(kb.backend)
+        with backend.lock(kb.id):
+            with self.db.session() as session:
+                session.delete(session.get(KnowledgeBase, kb.id))
+            backend.drop_base(kb.id)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     create_engine,
     event,
     true,
+    update,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
@@ -42,7 +43,7 @@ class Base(DeclarativeBase):
 
 
 class KnowledgeBase(Base):
-    """A named collection of documents with its own FAISS index and BM25 index."""
+    """A named collection of documents; its search data lives in the backend it records."""
 
     __tablename__ = "knowledge_bases"
 
@@ -52,8 +53,12 @@ class KnowledgeBase(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     embedding_model: Mapped[str] = mapped_column(String(512), default="")
     dim: Mapped[int] = mapped_column(Integer, default=0)
-    # Which on-disk index version is live; bumped in the same transaction as the chunk rows.
+    # Search backend holding its vectors and keywords: faiss | postgres | milvus (core.stores).
+    backend: Mapped[str] = mapped_column(String(16), default="faiss", server_default="faiss")
+    # Which index version is live (faiss files); bumped in the same transaction as the chunk rows.
     index_version: Mapped[int] = mapped_column(Integer, default=0)
+    # "writing" while a backend outside the SQL transaction (milvus) may hold rows SQL does not.
+    store_state: Mapped[str] = mapped_column(String(16), default="", server_default="")
     # Groups whose members may read this base; EVERYONE = every signed-in user; empty = admins only.
     read_groups: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Recognise text in scanned pages and images while ingesting (slow on CPU; admins may turn it off).
@@ -98,7 +103,7 @@ class DocumentRow(Base):
 
 
 class ChunkRow(Base):
-    """A chunk's text and citation data; its vector lives in FAISS under ``vector_id``."""
+    """A chunk's text and citation data; its base's search backend keys it by ``vector_id``."""
 
     __tablename__ = "chunks"
     __table_args__ = (Index("ix_chunks_kb_vector", "kb_id", "vector_id", unique=True),)
@@ -272,6 +277,12 @@ class AuditEvent(Base):
     target: Mapped[str] = mapped_column(String(256), default="")
     outcome: Mapped[str] = mapped_column(String(16), default="ok")  # ok | denied | failed
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def touch_documents(session: Any, doc_ids: list[str]) -> None:
+    """Move the documents' ``updated_at``: caches keyed on it (search filter fields) reload."""
+    if doc_ids:
+        session.execute(update(DocumentRow).where(DocumentRow.id.in_(doc_ids)).values(updated_at=utcnow()))
 
 
 def make_engine(url: str) -> Engine:

@@ -10,6 +10,7 @@ import numpy as np
 from sqlalchemy import delete, insert
 
 from core.db import ChunkRow, DocumentRow, KnowledgeBase, utcnow
+from core.stores.base import ChunkEntry, filterable_metadata
 from core.types import Chunk, Document, chunk_id, document_id, vector_id
 from ingest.sources import SourceFile
 
@@ -73,6 +74,27 @@ def chunk_rows(kb: KnowledgeBase, batch: Batch) -> tuple[list[dict[str, Any]], l
                 }
             )
     return rows, [r["vector_id"] for r in rows]
+
+
+def chunk_entries(batch: Batch, rows: list[dict[str, Any]]) -> list[ChunkEntry]:
+    """What the search store keeps of each new chunk row (rows in ``chunk_rows`` order)."""
+    if not rows:
+        return []
+    vectors = np.vstack(batch.vectors)
+    entries: list[ChunkEntry] = []
+    position = 0
+    groups, tags = tuple(batch.groups), tuple(batch.tags)
+    for new in batch.new_docs:
+        meta = filterable_metadata(new.doc.metadata)
+        for _chunk in new.chunks:
+            row = rows[position]
+            entries.append(
+                ChunkEntry(
+                    row["vector_id"], row["document_id"], row["text"], vectors[position], groups, tags, meta
+                )
+            )
+            position += 1
+    return entries
 
 
 def write_rows(session: Any, kb: KnowledgeBase, batch: Batch, chunk_rows: list[dict[str, Any]]) -> None:

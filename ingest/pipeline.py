@@ -1,9 +1,10 @@
-"""Ingestion pipeline: files → documents → chunks → vectors, committed to FAISS and SQL together.
+"""Ingestion pipeline: files → documents → chunks → vectors, committed to SQL and the search store together.
 
 Incremental by content hash: unchanged files are skipped before parsing; a changed file replaces
 exactly its own chunks; ``sync`` removes documents whose files are gone. Work is committed in
-batches: the new index version is written first, then one SQL transaction swaps the rows and
-makes that version live, so a crash at any point leaves the two consistent (see core.index_store).
+batches through the base's backend writer (``core.stores.base.IndexWriter``): one SQL transaction
+swaps the chunk rows and makes the batch's search data live, so a crash at any point leaves the
+two consistent (each backend says how in its module docstring).
 """
 
 from __future__ import annotations
@@ -14,17 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy import select
 
-from core.catalog import Catalog
+from core.catalog import Catalog, base_ref
 from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase
 from core.errors import ConfigError, KBError, LoaderError
-from core.index_store import IndexStore
 from core.settings import Settings
-from core.sparse_index import SparseIndex
+from core.stores.base import IndexWriter
+from core.stores.registry import SearchBackends
 from core.types import document_id
-from ingest.batch import Batch, NewDoc, chunk_rows, write_rows
+from ingest.batch import Batch, NewDoc, chunk_entries, chunk_rows, write_rows
 from ingest.chunking import Chunker
 from ingest.embedder import Embedder
 from ingest.jobs import FileOutcome, IngestReport, JobTracker
@@ -55,13 +55,20 @@ class IngestionPipeline:
     report = pipeline.ingest("handbooks", [Path("docs/")], groups=["hr"], sync=True)
     """
 
-    def __init__(self, settings: Settings, db: Database, embedder: Embedder, chunker: Chunker) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        embedder: Embedder,
+        chunker: Chunker,
+        backends: SearchBackends | None = None,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.embedder = embedder
         self.chunker = chunker
-        self.store = IndexStore(settings)
-        self.catalog = Catalog(db, self.store)
+        self.backends = backends or SearchBackends(settings, db)
+        self.catalog = Catalog(db, self.backends)
         self.jobs = JobTracker(db)
         self.embed_buffer = max(settings.embedding_batch_size * 4, 64)
         self.ocr = LazyOcrEngine(settings.ocr_device)
@@ -87,13 +94,13 @@ class IngestionPipeline:
         files = files if files is not None else expand_paths(paths)
         job_id = job_id or self.jobs.create(kb.id, len(files))
         report = IngestReport(job_id=job_id)
-        with self.store.lock(kb.id):
+        self._check_model(kb)
+        with self.backends.get(kb.backend).writer(base_ref(kb, self.embedder.dim)) as writer:
             self.jobs.recover(kb.id, keep=job_id)
             self.jobs.start(job_id, len(files))
             try:
-                self._run(
-                    kb, files, sorted(set(groups or [])), sorted(set(tags or [])), sync, report, progress
-                )
+                groups, tags = sorted(set(groups or [])), sorted(set(tags or []))
+                self._run(kb, writer, files, groups, tags, sync, report, progress)
             except BaseException as exc:
                 self.jobs.finish(job_id, report, error=f"{type(exc).__name__}: {exc}")
                 raise
@@ -108,10 +115,9 @@ class IngestionPipeline:
                 raise KBError(f"document {doc_id} does not exist; list ids with `kb docs list --kb NAME`")
             kb = session.get(KnowledgeBase, row.kb_id)
         assert kb is not None
-        with self.store.lock(kb.id):
+        with self.backends.get(kb.backend).writer(base_ref(kb, self.embedder.dim)) as writer:
             batch = Batch(remove_doc_ids={doc_id}, delete_doc_ids={doc_id})
-            self._commit(kb, batch, report=None)
-            self.refresh_sparse(kb.id)
+            self._commit(kb, writer, batch, report=None)
         return row
 
     # ----------------------------------------------------------------- internals
@@ -145,6 +151,7 @@ class IngestionPipeline:
     def _run(
         self,
         kb: KnowledgeBase,
+        writer: IndexWriter,
         files: list[SourceFile],
         groups: list[str],
         tags: list[str],
@@ -152,8 +159,6 @@ class IngestionPipeline:
         report: IngestReport,
         progress: ProgressFn | None,
     ) -> None:
-        self._check_model(kb)
-        self.store.cleanup(kb.id, kb.index_version)
         existing = self._existing(kb.id)
         batch = Batch(groups=groups, tags=tags)
         last_update = time.monotonic()
@@ -166,7 +171,7 @@ class IngestionPipeline:
             if batch.chunk_count - batch.embedded >= self.embed_buffer:
                 self._embed_pending(batch)
             if batch.chunk_count >= self.settings.commit_every_chunks:
-                kb = self._commit(kb, batch, report)
+                kb = self._commit(kb, writer, batch, report)
                 batch = Batch(groups=groups, tags=tags)
             if time.monotonic() - last_update > 0.5:
                 self.jobs.update(report.job_id, report, done + 1)
@@ -179,22 +184,9 @@ class IngestionPipeline:
                     batch.remove_doc_ids |= ids
                     batch.delete_doc_ids |= ids
                     report.record(FileOutcome(path, "deleted", documents=len(ids)))
-        kb = self._commit(kb, batch, report)
-        self.refresh_sparse(kb.id)
+        self._commit(kb, writer, batch, report)
         if progress:
             progress(len(files), len(files), "")
-
-    def refresh_sparse(self, kb_id: int) -> None:
-        """Build the BM25 index of the live version once, so no query ever has to."""
-        with self.db.session() as session:
-            version = session.get(KnowledgeBase, kb_id).index_version  # type: ignore[union-attr]
-            path = self.store.sparse_dir(kb_id, version)
-            if version == 0 or path.exists():
-                return
-            rows = session.execute(
-                select(ChunkRow.vector_id, ChunkRow.text).where(ChunkRow.kb_id == kb_id)
-            ).all()
-        SparseIndex.build(np.asarray([r[0] for r in rows], np.int64), [r[1] for r in rows]).save(path)
 
     def _ingest_file(
         self,
@@ -291,8 +283,10 @@ class IngestionPipeline:
             batch.vectors.append(self.embedder.embed(texts))
             batch.embedded += len(texts)
 
-    def _commit(self, kb: KnowledgeBase, batch: Batch, report: IngestReport | None) -> KnowledgeBase:
-        """Write the batch: new index version on disk, then one SQL transaction makes it live."""
+    def _commit(
+        self, kb: KnowledgeBase, writer: IndexWriter, batch: Batch, report: IngestReport | None
+    ) -> KnowledgeBase:
+        """Write the batch: chunk rows and search data in one SQL transaction (see IndexWriter)."""
         if batch.empty():
             return kb
         self._embed_pending(batch)
@@ -306,22 +300,17 @@ class IngestionPipeline:
                 if batch.remove_doc_ids
                 else []
             )
-            rows, vids = chunk_rows(kb_row, batch)
-            touches_vectors = bool(old_vids or rows)
-            new_version = kb_row.index_version + 1 if touches_vectors else kb_row.index_version
-            if touches_vectors:
-                index = self.store.load_vectors(
-                    kb.id, kb_row.index_version, self.embedder.dim, expected_size=len(rows)
-                )
-                index.remove(np.asarray(old_vids, np.int64))
-                if rows:
-                    index.add(np.asarray(vids, np.int64), np.vstack(batch.vectors))
-                self.store.save_vectors(kb.id, new_version, index)
+            rows, _ = chunk_rows(kb_row, batch)
             write_rows(session, kb_row, batch, rows)
-            kb_row.index_version = new_version
+            session.flush()
+            writer.delete(old_vids)
+            writer.upsert(chunk_entries(batch, rows))
+            for doc_id, _hash in batch.meta_updates:
+                writer.set_access(doc_id, batch.groups, batch.tags)
             kb_row.embedding_model = kb_row.embedding_model or self.embedder.name
             kb_row.dim = kb_row.dim or self.embedder.dim
-        self.store.cleanup(kb.id, new_version)
+            writer.stage(session, kb_row)
+        writer.committed()
         if report is not None:
             self.jobs.update(report.job_id, report, len(report.files))
         return kb_row

@@ -1,32 +1,40 @@
-"""Dense retrieval: the query embedded with the knowledge base's model, searched in FAISS."""
+"""Dense retrieval: the query embedded with the knowledge base's model, searched in its vector store."""
 
 from __future__ import annotations
 
-import numpy as np
-
+from core.catalog import base_ref
+from core.db import KnowledgeBase
 from core.protocols import Embedder
+from core.stores.base import Scored, StoreFilter
 from core.types import Hit, Principal
-from retrieval.base import gather
+from retrieval.candidates import SearchStores
 from retrieval.filters import SearchFilters
-from retrieval.snapshot import KbSnapshot, SnapshotCache
 
 
 class DenseRetriever:
-    """Cosine similarity over each knowledge base's FAISS index, restricted before ranking."""
+    """Cosine similarity in each base's vector store, restricted by the filter before ranking."""
 
-    def __init__(self, cache: SnapshotCache, embedder: Embedder) -> None:
-        self.cache = cache
+    def __init__(self, stores: SearchStores, embedder: Embedder) -> None:
+        self.stores = stores
         self.embedder = embedder
 
-    def search(self, query: str, *, k: int, filters: SearchFilters, principal: Principal | None) -> list[Hit]:
+    def candidates(
+        self, query: str, *, k: int, filters: SearchFilters, principal: Principal | None
+    ) -> list[Hit]:
         if principal is None or not query.strip():
             return []
-        vector = self.embedder.embed([query])
+        vector = self.embedder.embed([query])[0]
 
-        def one(snap: KbSnapshot, n: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-            if snap.vectors is None:
-                return np.zeros(0, np.float32), np.zeros(0, np.int64)
-            scores, ids = snap.vectors.search(vector, n, allowed_ids=allowed)
-            return scores[0], ids[0]
+        def one(kb: KnowledgeBase, flt: StoreFilter, n: int) -> Scored:
+            return self.stores.backends.get(kb.backend).vectors(base_ref(kb)).search(vector, n, flt)
 
-        return gather(self.cache, one, k=k, filters=filters, principal=principal, score_field="dense_score")
+        return self.stores.candidates(
+            one, k=k, filters=filters, principal=principal, score_field="dense_score"
+        )
+
+    def hydrate(self, hits: list[Hit], principal: Principal | None, filters: SearchFilters) -> list[Hit]:
+        return self.stores.hydrate(hits, principal, filters)
+
+    def search(self, query: str, *, k: int, filters: SearchFilters, principal: Principal | None) -> list[Hit]:
+        found = self.candidates(query, k=k, filters=filters, principal=principal)
+        return self.hydrate(found, principal, filters)

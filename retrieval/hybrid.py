@@ -8,7 +8,7 @@ import numpy as np
 
 from core.protocols import Embedder
 from core.types import Hit, Principal
-from retrieval.base import Reranker, Retriever
+from retrieval.base import CandidateRetriever, Reranker
 from retrieval.filters import SearchFilters
 from retrieval.fusion import convex_fusion, deduplicate, mmr, reciprocal_rank_fusion
 
@@ -33,8 +33,8 @@ class HybridRetriever:
 
     def __init__(
         self,
-        dense: Retriever,
-        sparse: Retriever,
+        dense: CandidateRetriever,
+        sparse: CandidateRetriever,
         *,
         reranker: Reranker | None = None,
         embedder: Embedder | None = None,
@@ -59,13 +59,15 @@ class HybridRetriever:
             return []
         cfg = self.config
         n = max(k, cfg.candidates)
-        dense = self.dense.search(query, k=n, filters=filters, principal=principal)
-        sparse = self.sparse.search(query, k=n, filters=filters, principal=principal)
+        dense = self.dense.candidates(query, k=n, filters=filters, principal=principal)
+        sparse = self.sparse.candidates(query, k=n, filters=filters, principal=principal)
         weights = [cfg.dense_weight, cfg.sparse_weight]
         if cfg.fusion == "rrf":
             fused = reciprocal_rank_fusion([dense, sparse], weights=weights, k=cfg.rrf_k)
         else:
             fused = convex_fusion([dense, sparse], weights=weights)
+        # Stores gave keys and scores; the fused candidates' text is read from SQL once, here.
+        fused = self.dense.hydrate(fused, principal, filters)
         pool = max(k, cfg.rerank_top_n) if rerank and self.reranker else k
         if cfg.dedupe_threshold < 1.0:
             limit = pool * 2 if cfg.use_mmr else pool

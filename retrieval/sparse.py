@@ -1,28 +1,37 @@
-"""Sparse retrieval: BM25 (bm25s) over each knowledge base's persisted index."""
+"""Sparse retrieval: BM25 in each knowledge base's keyword store."""
 
 from __future__ import annotations
 
-import numpy as np
-
+from core.catalog import base_ref
+from core.db import KnowledgeBase
+from core.stores.base import Scored, StoreFilter
 from core.types import Hit, Principal
-from retrieval.base import gather
+from retrieval.candidates import SearchStores
 from retrieval.filters import SearchFilters
-from retrieval.snapshot import KbSnapshot, SnapshotCache
 
 
 class SparseRetriever:
-    """BM25 scores, restricted to the principal's allowed chunks before ranking."""
+    """Keyword scores, restricted to the principal's allowed chunks before ranking."""
 
-    def __init__(self, cache: SnapshotCache) -> None:
-        self.cache = cache
+    def __init__(self, stores: SearchStores) -> None:
+        self.stores = stores
 
-    def search(self, query: str, *, k: int, filters: SearchFilters, principal: Principal | None) -> list[Hit]:
+    def candidates(
+        self, query: str, *, k: int, filters: SearchFilters, principal: Principal | None
+    ) -> list[Hit]:
         if principal is None or not query.strip():
             return []
 
-        def one(snap: KbSnapshot, n: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-            if snap.sparse is None:
-                return np.zeros(0, np.float32), np.zeros(0, np.int64)
-            return snap.sparse.search(query, n, allowed_ids=allowed)
+        def one(kb: KnowledgeBase, flt: StoreFilter, n: int) -> Scored:
+            return self.stores.backends.get(kb.backend).keywords(base_ref(kb)).search(query, n, flt)
 
-        return gather(self.cache, one, k=k, filters=filters, principal=principal, score_field="sparse_score")
+        return self.stores.candidates(
+            one, k=k, filters=filters, principal=principal, score_field="sparse_score"
+        )
+
+    def hydrate(self, hits: list[Hit], principal: Principal | None, filters: SearchFilters) -> list[Hit]:
+        return self.stores.hydrate(hits, principal, filters)
+
+    def search(self, query: str, *, k: int, filters: SearchFilters, principal: Principal | None) -> list[Hit]:
+        found = self.candidates(query, k=k, filters=filters, principal=principal)
+        return self.hydrate(found, principal, filters)

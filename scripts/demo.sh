@@ -16,7 +16,7 @@ PROFILE="${KB_DEMO_LLM_PROFILE:-default}"
 API_PORT="${KB_DEMO_API_PORT:-8000}"
 UI_PORT="${KB_DEMO_UI_PORT:-8501}"
 
-bash scripts/bootstrap.sh cpu,postgres,dev,llm "$PROFILE"
+bash scripts/bootstrap.sh cpu,postgres,milvus,dev,llm "$PROFILE"
 export KB_DATA_DIR="${KB_DATA_DIR:-$PWD/data}"
 export KB_ENVIRONMENT=development KB_LLM_PROFILE="$PROFILE"
 export KB_API_URL="http://127.0.0.1:$API_PORT"

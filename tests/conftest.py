@@ -31,13 +31,8 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], ids=["sqlite", "postgres"]
-)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each test that uses this runs once on SQLite and once on the real PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'kb.sqlite3'}"
+def postgres_url() -> str:
+    """The throw-away PostgreSQL (with pgvector) of scripts/test.sh, emptied; skips without one."""
     url = os.environ.get("KB_TEST_POSTGRES_URL")
     if not url:
         pytest.skip("KB_TEST_POSTGRES_URL not set (scripts/test.sh starts a throw-away PostgreSQL)")
@@ -45,9 +40,39 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+def milvus_server_uri() -> str:
+    """The throw-away Milvus server (milvus-lite's gRPC server) of scripts/test.sh; skips without one."""
+    uri = os.environ.get("KB_TEST_MILVUS_URI")
+    if not uri:
+        pytest.skip("KB_TEST_MILVUS_URI not set (scripts/test.sh starts a throw-away Milvus server)")
+    return uri
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], ids=["sqlite", "postgres"]
+)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test that uses this runs twice: SQLite with the embedded ``faiss`` backend, and the real
+    PostgreSQL with the ``postgres`` backend (pgvector + BM25 in the same database)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'kb.sqlite3'}"
+    return postgres_url()
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, commit_every_chunks=2000)
+def search_backend(database_url: str) -> str:
+    """The search backend new bases get in a test: the one that goes with its database."""
+    return "postgres" if database_url.startswith("postgresql") else "faiss"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, search_backend: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        commit_every_chunks=2000,
+        backend=search_backend,  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture

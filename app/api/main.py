@@ -28,6 +28,7 @@ def create_app(settings: Settings, context: AppContext | None = None, *, run_job
     ``run_jobs=False`` leaves queued ingestion jobs to another process (or to a test that calls
     ``app.state.services.jobs.run_next()`` itself)."""
     ctx = context or AppContext(settings)
+    ctx.check_backends()  # a backend whose extra is missing or whose engine is down fails here, by name
     services = Services(ctx)
 
     @asynccontextmanager

@@ -9,10 +9,11 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from app.api.deps import AdminDep, CallerDep, ServicesDep
 from app.api.problems import PayloadTooLarge, UnsupportedMedia
-from app.api.schemas import DocumentOut, DocumentPatch, JobOut, KbIn, KbOut, KbPatch, UploadOut
+from app.api.schemas import DocumentOut, DocumentPatch, JobOut, KbIn, KbMigrateIn, KbOut, KbPatch, UploadOut
 from app.api.services import Services
 from app.uploads import UploadRejected, UploadStore
 from core.db import DocumentRow, IngestionJob
+from core.errors import ConflictError
 from core.types import EVERYONE
 from retrieval.filters import can_read_kb
 
@@ -39,8 +40,10 @@ def list_kbs(caller: CallerDep, svc: ServicesDep) -> list[KbOut]:
 @router.post("/kbs", response_model=KbOut, status_code=201, tags=["knowledge bases"])
 def create_kb(body: KbIn, caller: AdminDep, svc: ServicesDep) -> KbOut:
     groups = _check_groups(svc, body.read_groups, allow_everyone=True)
-    svc.ctx.catalog.create(body.name, body.scenario, body.description, read_groups=groups, ocr=body.ocr)
-    svc.audit.record(caller.username, "kb.create", body.name, read_groups=groups)
+    kb = svc.ctx.catalog.create(
+        body.name, body.scenario, body.description, read_groups=groups, ocr=body.ocr, backend=body.backend
+    )
+    svc.audit.record(caller.username, "kb.create", body.name, read_groups=groups, backend=kb.backend)
     return _kb_out(next(r for r in svc.ctx.catalog.list() if r["name"] == body.name))
 
 
@@ -52,6 +55,18 @@ def update_kb(name: str, body: KbPatch, caller: AdminDep, svc: ServicesDep) -> K
     )
     svc.audit.record(caller.username, "kb.update", name, **body.model_dump(exclude_none=True))
     return _kb_out(next(r for r in svc.ctx.catalog.list() if r["name"] == name))
+
+
+@router.post("/kbs/{name}/migrate", status_code=202, tags=["knowledge bases"])
+def migrate_kb(name: str, body: KbMigrateIn, caller: AdminDep, svc: ServicesDep) -> dict[str, str]:
+    """Re-index the base into another search backend as a job (progress: GET /jobs/{id})."""
+    kb = svc.ctx.catalog.get(name)
+    if kb.backend == body.to:
+        raise ConflictError(f"knowledge base {name!r} already uses the {body.to} backend")
+    svc.ctx.backends.get(body.to)  # a backend that cannot work here fails now, by name
+    job_id = svc.jobs.submit(kb.id, {"migrate_to": body.to}, caller.id, 0)
+    svc.audit.record(caller.username, "kb.migrate", name, source=kb.backend, to=body.to, job_id=job_id)
+    return {"job_id": job_id}
 
 
 @router.delete("/kbs/{name}", status_code=204, tags=["knowledge bases"])

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["admin", "agent", "employee"]
 Scenario = Literal["employee", "customer_service", "finance", "retail"]
+Backend = Literal["faiss", "postgres", "milvus"]
 Name = Field(min_length=1, max_length=64)
 
 
@@ -98,6 +99,13 @@ class KbIn(Strict):
     description: str = Field(default="", max_length=4000)
     read_groups: list[str] = Field(default_factory=list, max_length=100)
     ocr: bool = True  # recognise text in scanned pages and images while ingesting
+    backend: Backend | None = Field(
+        default=None, description="Search backend; default: the server's KB_BACKEND."
+    )
+
+
+class KbMigrateIn(Strict):
+    to: Backend = Field(description="The backend to re-index the base into.")
 
 
 class KbPatch(Strict):
@@ -113,6 +121,7 @@ class KbOut(BaseModel):
     description: str
     read_groups: list[str]
     ocr: bool
+    backend: str
     documents: int
     chunks: int
     created_at: str

@@ -21,9 +21,9 @@ class Services:
         self.audit = AuditLog(ctx.db)
         self.login_throttle = LoginThrottle()
         self.metrics = Metrics(ctx.db)
-        self.documents = DocumentService(ctx.db)
+        self.documents = DocumentService(ctx.db, ctx.backends)
         self.chat = ChatService(ctx, on_answer=self.metrics.observe_answer)
-        self.jobs = JobRunner(ctx.db, ctx.store, self._pipeline, ctx.settings.job_max_attempts)
+        self.jobs = JobRunner(ctx.db, ctx.backends, self._pipeline, ctx.settings.job_max_attempts)
 
     def _pipeline(self) -> Any:
         return self.ctx.pipeline

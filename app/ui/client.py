@@ -148,15 +148,22 @@ class ApiClient:
         description: str = "",
         read_groups: list[str] | None = None,
         ocr: bool = True,
+        backend: str | None = None,
     ) -> dict[str, Any]:
+        """``backend`` None: the server's default search backend."""
         body = {
             "name": name,
             "scenario": scenario,
             "description": description,
             "read_groups": read_groups or [],
             "ocr": ocr,
+            "backend": backend,
         }
         return self.request("POST", "/kbs", json=body)  # type: ignore[no-any-return]
+
+    def migrate_kb(self, name: str, to: str) -> str:
+        """Start re-indexing a base into another search backend; the job id."""
+        return str(self.request("POST", f"/kbs/{name}/migrate", json={"to": to})["job_id"])
 
     def update_kb(self, name: str, **changes: Any) -> dict[str, Any]:
         return self.request("PATCH", f"/kbs/{name}", json=changes)  # type: ignore[no-any-return]

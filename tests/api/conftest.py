@@ -59,9 +59,11 @@ class Api:
 
 def api_settings(data_dir: Path, database_url: str) -> Settings:
     # The hashing embedder's cosines are low; evidence gating is tested with real models elsewhere.
+    # On PostgreSQL the bases use the postgres search backend (pgvector), on SQLite faiss.
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
+        backend="postgres" if database_url.startswith("postgresql") else "faiss",
         llm_backend="echo",
         reranker="none",
         answer_min_evidence=0.0,

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import sparse_index, text_tokenize
-from core.sparse_index import SparseIndex, SparseIndexError
+from core import text_tokenize
+from core.stores.faiss import sparse_index
+from core.stores.faiss.sparse_index import SparseIndex, SparseIndexError
 from core.text_tokenize import tokenize, tokenizer_signature
 
 ENGLISH = {

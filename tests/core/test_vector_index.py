@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.errors import ConfigError
-from core.vector_index import VectorIndex, resolve_factory
+from core.stores.faiss.vector_index import VectorIndex, resolve_factory
 
 
 @pytest.fixture

@@ -164,7 +164,8 @@ def test_runtime_is_non_root_offline_with_data_volume_ports_healthcheck_and_serv
 
 def test_cpu_image_installs_faiss_cpu_and_gpu_image_faiss_gpu_never_both(pyproject: dict[str, Any]) -> None:
     cpu_extras, gpu_extras = _project_extras(CPU_DOCKERFILE), _project_extras(GPU_DOCKERFILE)
-    assert cpu_extras == {"cpu", "postgres", "llm"}
+    assert cpu_extras == {"cpu", "postgres", "milvus", "llm"}
+    # milvus-lite depends on faiss-cpu: the GPU image reaches Milvus servers only (no milvus extra).
     assert gpu_extras == {"gpu", "postgres", "llm"}
     cpu_requirements = _extra_requirements(pyproject, cpu_extras)
     gpu_requirements = _extra_requirements(pyproject, gpu_extras)
@@ -243,11 +244,27 @@ def test_dockerignore_excludes_venv_data_git_caches_and_benchmark_results() -> N
 
 
 def test_compose_has_postgres_api_ui_and_api_gpu_only_in_gpu_profile(services: dict[str, Any]) -> None:
-    assert set(services) == {"postgres", "api", "ui", "api-gpu"}
+    assert set(services) == {"postgres", "api", "ui", "api-gpu", "milvus", "etcd", "minio"}
     assert services["api-gpu"]["profiles"] == ["gpu"]
     for name in ("postgres", "api", "ui"):
         assert "profiles" not in services[name], name
-    assert str(services["postgres"]["image"]).startswith("postgres:16")
+    # pgvector 0.8 (iterative index scans) for the postgres search backend
+    assert str(services["postgres"]["image"]).startswith("pgvector/pgvector:0.8")
+
+
+def test_milvus_profile_is_standalone_with_etcd_and_object_store(services: dict[str, Any]) -> None:
+    for name in ("milvus", "etcd", "minio"):
+        assert services[name]["profiles"] == ["milvus"], name
+        assert "ports" not in services[name], name
+    milvus = services["milvus"]
+    assert milvus["command"] == ["milvus", "run", "standalone"]
+    assert milvus["environment"]["ETCD_ENDPOINTS"] == "etcd:2379"
+    assert milvus["environment"]["MINIO_ADDRESS"] == "minio:9000"
+    assert milvus["depends_on"] == {
+        "etcd": {"condition": "service_healthy"},
+        "minio": {"condition": "service_healthy"},
+    }
+    assert services["api"]["environment"]["KB_MILVUS_URI"] == "http://milvus:19530"
 
 
 def test_every_service_has_a_healthcheck_on_its_own_port(services: dict[str, Any]) -> None:
@@ -267,7 +284,7 @@ def test_depends_on_waits_for_healthy_postgres_and_api(services: dict[str, Any])
 
 def test_named_volumes_are_declared_at_top_level(compose: dict[str, Any], services: dict[str, Any]) -> None:
     declared = set(compose["volumes"])
-    assert declared == {"pg-data", "kb-data"}
+    assert declared == {"pg-data", "kb-data", "etcd-data", "minio-data", "milvus-data"}
     used = {
         volume.split(":", 1)[0]
         for service in services.values()

@@ -1,5 +1,5 @@
-"""Ingestion pipeline with the hashing embedder (fast) on SQLite and PostgreSQL: incremental
-updates, sync, delete, failures and consistency between SQL and FAISS."""
+"""Ingestion pipeline with the hashing embedder (fast) on SQLite + faiss and PostgreSQL + pgvector:
+incremental updates, sync, delete, failures and consistency between SQL and the search store."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from core.catalog import Catalog
-from core.consistency import check_consistency
+from core.catalog import Catalog, base_ref
 from core.db import ChunkRow, Database, DocumentRow, IngestionJob
-from core.index_store import IndexStore
 from core.settings import Settings
+from core.stores.base import StoreFilter
+from core.stores.consistency import check_consistency
 from ingest.chunking import StructureAwareChunker
 from ingest.embedder import HashingEmbedder
 from ingest.pipeline import IngestionPipeline
@@ -56,7 +56,19 @@ def chunk_ids(db: Database, source: str) -> set[str]:
 
 
 def consistent(pipeline: IngestionPipeline) -> None:
-    assert check_consistency(pipeline.db, pipeline.store, "kb1") == []
+    assert check_consistency(pipeline.db, pipeline.backends, "kb1") == []
+
+
+def stored_keys(pipeline: IngestionPipeline) -> set[int]:
+    kb = pipeline.catalog.get("kb1")
+    return set(pipeline.backends.get(kb.backend).keys(base_ref(kb)).tolist())
+
+
+def faiss_files(pipeline: IngestionPipeline) -> object:
+    """The faiss backend's file layout; skips the rest of a test on other backends."""
+    if pipeline.catalog.get("kb1").backend != "faiss":
+        pytest.skip("checks the faiss backend's versioned files")
+    return pipeline.backends.get("faiss").files  # type: ignore[attr-defined]
 
 
 def test_ingest_reports_each_file_and_keeps_going(pipeline: IngestionPipeline, folder: Path) -> None:
@@ -114,11 +126,9 @@ def test_sync_removes_documents_of_deleted_files(pipeline: IngestionPipeline, fo
     assert report.deleted == 1
     with pipeline.db.session() as s:
         assert s.scalar(select(DocumentRow).where(DocumentRow.source == "shipping.txt")) is None
-        kb = pipeline.catalog.get("kb1")
-    index = pipeline.store.load_vectors(kb.id, kb.index_version, 384)
     from core.types import vector_id
 
-    assert not set(index.ids().tolist()) & {vector_id(c) for c in gone}
+    assert not stored_keys(pipeline) & {vector_id(c) for c in gone}
     consistent(pipeline)
 
 
@@ -126,16 +136,17 @@ def test_delete_document_removes_vectors_and_rows(pipeline: IngestionPipeline, f
     pipeline.ingest("kb1", [folder])
     with pipeline.db.session() as s:
         doc = s.scalar(select(DocumentRow).where(DocumentRow.source == "refunds.md"))
-    n_before = pipeline.store.load_vectors(doc.kb_id, pipeline.catalog.get("kb1").index_version, 384).ntotal
+    n_before = len(stored_keys(pipeline))
     pipeline.delete_document(doc.id)
     kb = pipeline.catalog.get("kb1")
-    assert pipeline.store.load_vectors(kb.id, kb.index_version, 384).ntotal == n_before - doc.chunk_count
+    assert len(stored_keys(pipeline)) == n_before - doc.chunk_count
     with pipeline.db.session() as s:
         assert s.get(DocumentRow, doc.id) is None
         assert not s.scalars(select(ChunkRow).where(ChunkRow.document_id == doc.id)).all()
     consistent(pipeline)
     # only the live index version is left on disk
-    assert sorted(p.name for p in pipeline.store.kb_dir(kb.id).glob("vectors.*.faiss")) == [
+    files = faiss_files(pipeline)
+    assert sorted(p.name for p in files.kb_dir(kb.id).glob("vectors.*.faiss")) == [  # type: ignore[attr-defined]
         f"vectors.v{kb.index_version}.faiss"
     ]
 
@@ -179,9 +190,10 @@ def test_interrupted_job_is_marked_and_orphan_index_files_removed(
 ) -> None:
     pipeline.ingest("kb1", [folder])
     kb = pipeline.catalog.get("kb1")
+    files = faiss_files(pipeline)
     # Simulate a process that died after writing the next index version but before SQL commit.
-    orphan = pipeline.store.vector_path(kb.id, kb.index_version + 1)
-    shutil.copy(pipeline.store.vector_path(kb.id, kb.index_version), orphan)
+    orphan = files.vector_path(kb.id, kb.index_version + 1)  # type: ignore[attr-defined]
+    shutil.copy(files.vector_path(kb.id, kb.index_version), orphan)  # type: ignore[attr-defined]
     with pipeline.db.session() as s:
         s.add(IngestionJob(id="deadjob", kb_id=kb.id, status="running", pid=999999))
     (folder / "new.txt").write_text("A new policy about loyalty points.")
@@ -191,7 +203,7 @@ def test_interrupted_job_is_marked_and_orphan_index_files_removed(
         dead = s.get(IngestionJob, "deadjob")
     assert dead.status == "interrupted" and "re-run" in dead.error
     kb = pipeline.catalog.get("kb1")
-    names = sorted(p.name for p in pipeline.store.kb_dir(kb.id).glob("vectors.*.faiss"))
+    names = sorted(p.name for p in files.kb_dir(kb.id).glob("vectors.*.faiss"))  # type: ignore[attr-defined]
     assert names == [f"vectors.v{kb.index_version}.faiss"]
     consistent(pipeline)
 
@@ -202,8 +214,9 @@ def test_small_commit_batches_stay_consistent(settings: Settings, db: Database, 
     pipe.catalog.create("kb1")
     report = pipe.ingest("kb1", [folder])
     assert report.added == 3
-    assert pipe.catalog.get("kb1").index_version >= 3  # one commit per file
-    assert check_consistency(db, pipe.store, "kb1") == []
+    if settings.backend == "faiss":
+        assert pipe.catalog.get("kb1").index_version >= 3  # one commit per file
+    assert check_consistency(db, pipe.backends, "kb1") == []
 
 
 def test_embedder_mismatch_is_refused(pipeline: IngestionPipeline, folder: Path) -> None:
@@ -221,8 +234,11 @@ def test_embedder_mismatch_is_refused(pipeline: IngestionPipeline, folder: Path)
 def test_delete_knowledge_base_removes_everything(pipeline: IngestionPipeline, folder: Path) -> None:
     pipeline.ingest("kb1", [folder])
     kb = pipeline.catalog.get("kb1")
-    Catalog(pipeline.db, IndexStore(pipeline.settings)).delete("kb1")
-    assert not pipeline.store.kb_dir(kb.id).exists()
+    backend = pipeline.backends.get(kb.backend)
+    Catalog(pipeline.db, pipeline.backends).delete("kb1")
+    assert len(backend.keys(base_ref(kb))) == 0
+    if kb.backend == "faiss":
+        assert not backend.files.kb_dir(kb.id).exists()  # type: ignore[attr-defined]
     with pipeline.db.session() as s:
         assert s.scalars(select(ChunkRow)).all() == []
         assert s.scalars(select(DocumentRow)).all() == []
@@ -231,8 +247,8 @@ def test_delete_knowledge_base_removes_everything(pipeline: IngestionPipeline, f
 def test_vectors_match_the_embedder(pipeline: IngestionPipeline, folder: Path) -> None:
     pipeline.ingest("kb1", [folder / "shipping.txt"])
     kb = pipeline.catalog.get("kb1")
-    index = pipeline.store.load_vectors(kb.id, kb.index_version, 384)
+    store = pipeline.backends.get(kb.backend).vectors(base_ref(kb))
     with pipeline.db.session() as s:
         row = s.scalars(select(ChunkRow)).first()
-    scores, ids = index.search(HashingEmbedder().embed([row.text]), 1)
-    assert ids[0][0] == row.vector_id and np.isclose(scores[0][0], 1.0, atol=1e-4)
+    scores, ids = store.search(HashingEmbedder().embed([row.text])[0], 1, StoreFilter(kb.id))
+    assert ids[0] == row.vector_id and np.isclose(scores[0], 1.0, atol=1e-4)

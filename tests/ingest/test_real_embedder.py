@@ -48,14 +48,17 @@ def test_pipeline_with_real_model_finds_the_right_page(tmp_path, datasets) -> No
     report = ctx.pipeline.ingest("hr", [pdf])
     assert report.added == 1 and report.chunks > 0
     kb = ctx.catalog.get("hr")
-    index = ctx.store.load_vectors(kb.id, kb.index_version, 384)
-    query = ctx.embedder.embed(["Can I use PerksPlus to pay for ski lessons or rock climbing?"])
-    _, ids = index.search(query, 3)
+    from core.catalog import base_ref
+    from core.stores.base import StoreFilter
+
+    store = ctx.backends.get(kb.backend).vectors(base_ref(kb))
+    query = ctx.embedder.embed(["Can I use PerksPlus to pay for ski lessons or rock climbing?"])[0]
+    _, ids = store.search(query, 3, StoreFilter(kb.id))
     from sqlalchemy import select
 
     from core.db import ChunkRow
 
     with ctx.db.session() as s:
-        rows = s.scalars(select(ChunkRow).where(ChunkRow.vector_id.in_(ids[0].tolist()))).all()
+        rows = s.scalars(select(ChunkRow).where(ChunkRow.vector_id.in_(ids.tolist()))).all()
     assert rows and all(r.page is not None for r in rows)
     assert any("climb" in r.text.lower() or "ski" in r.text.lower() for r in rows)

@@ -12,9 +12,9 @@ from core.settings import Settings
 from ingest.chunking import StructureAwareChunker
 from ingest.embedder import HashingEmbedder
 from ingest.pipeline import IngestionPipeline
+from retrieval.candidates import SearchStores
 from retrieval.dense import DenseRetriever
 from retrieval.hybrid import HybridRetriever
-from retrieval.snapshot import SnapshotCache
 from retrieval.sparse import SparseRetriever
 
 SECRET = "Project Nightingale acquisition price is 42 million dollars, approved by the board in March."
@@ -29,7 +29,7 @@ def word_counter(texts: list[str]) -> list[int]:
 @dataclass
 class Stack:
     pipeline: IngestionPipeline
-    cache: SnapshotCache
+    stores: SearchStores
     dense: DenseRetriever
     sparse: SparseRetriever
     hybrid: HybridRetriever
@@ -49,7 +49,7 @@ def stack(settings: Settings, db: Database, tmp_path: Path) -> Stack:
     pipeline.ingest("corp", [folder / "board.md"], groups=["execs"])
     pipeline.ingest("corp", [folder / "returns.md"], groups=["support"], tags=["customer_service"])
     pipeline.ingest("corp", [folder / "cafeteria.txt"])
-    cache = SnapshotCache(db, pipeline.store)
-    dense = DenseRetriever(cache, embedder)
-    sparse = SparseRetriever(cache)
-    return Stack(pipeline, cache, dense, sparse, HybridRetriever(dense, sparse), folder)
+    stores = SearchStores(db, pipeline.backends)
+    dense = DenseRetriever(stores, embedder)
+    sparse = SparseRetriever(stores)
+    return Stack(pipeline, stores, dense, sparse, HybridRetriever(dense, sparse), folder)

@@ -14,6 +14,15 @@ OCR_HELP = (
     "skip such files. Applies to the next uploads."
 )
 
+# "" = whatever the server's KB_BACKEND says.
+BACKENDS = ["", "faiss", "postgres", "milvus"]
+BACKEND_LABELS = {
+    "": "server default",
+    "faiss": "faiss — embedded files on the API host",
+    "postgres": "postgres — pgvector in the SQL database (shared by replicas)",
+    "milvus": "milvus — a Milvus server or cluster",
+}
+
 require_role("admin")
 api = client()
 st.title("Knowledge bases")
@@ -33,6 +42,7 @@ if kbs:
                 "scenario": kb["scenario"],
                 "readers": ", ".join(kb["read_groups"]) or "admins only",
                 "OCR": "on" if kb.get("ocr", True) else "off",
+                "backend": kb["backend"],
                 "documents": kb["documents"],
                 "chunks": kb["chunks"],
                 "description": kb["description"],
@@ -53,9 +63,17 @@ with st.expander("Create a knowledge base", expanded=not kbs), st.form("kb_creat
     description = st.text_area("Description", height=80)
     readers = st.multiselect("Groups that may read it", read_options, default=["everyone"])
     ocr = st.checkbox(OCR_LABEL, value=True, help=OCR_HELP)
+    backend = st.selectbox(
+        "Search backend",
+        BACKENDS,
+        format_func=lambda b: BACKEND_LABELS[b],
+        help="Where vectors and keywords live. Move a base later with `kb bases migrate NAME --to ...`.",
+    )
     if st.form_submit_button("Create", type="primary"):
         with api_errors("Creating the knowledge base"):
-            api.create_kb(name.strip(), scenario, description.strip(), readers, ocr=ocr)
+            api.create_kb(
+                name.strip(), scenario, description.strip(), readers, ocr=ocr, backend=backend or None
+            )
             flash(f"Created knowledge base {name.strip()}.")
             st.rerun()
 
@@ -84,6 +102,19 @@ if kbs:
                     chosen, description=description, scenario=scenario, read_groups=readers, ocr=ocr
                 )
                 flash(f"Saved {chosen}.")
+                st.rerun()
+    with st.form(f"kb_migrate_{chosen}"):
+        others = [b for b in BACKENDS if b and b != kb["backend"]]
+        target = st.selectbox(
+            f"Move to another search backend (now: {kb['backend']})",
+            others,
+            format_func=lambda b: BACKEND_LABELS[b],
+        )
+        st.caption("Copies the vectors (no re-embedding); searches use the current backend until it is done.")
+        if st.form_submit_button("Start moving"):
+            with api_errors("Moving the knowledge base"):
+                job_id = api.migrate_kb(chosen, target)
+                flash(f"Moving {chosen} to {target} (job {job_id}); the table shows its backend when done.")
                 st.rerun()
     confirm = st.checkbox(
         f"Yes, delete {chosen} with its {kb['documents']} documents and {kb['chunks']} chunks",

@@ -1,16 +1,17 @@
-"""Checks that SQL and the vector index of a knowledge base agree (used by tests and `kb bases check`)."""
+"""Checks that SQL and a base's search store agree (used by tests, `kb bases check` and migration)."""
 
 from __future__ import annotations
 
 import numpy as np
 from sqlalchemy import func, select
 
+from core.catalog import base_ref
 from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase
-from core.index_store import IndexStore
+from core.stores.registry import SearchBackends
 
 
-def check_consistency(db: Database, store: IndexStore, kb_name: str) -> list[str]:
-    """Problems found (empty when consistent): vectors without rows, rows without vectors, counts."""
+def check_consistency(db: Database, backends: SearchBackends, kb_name: str) -> list[str]:
+    """Problems found (empty when consistent): stored keys without rows, rows without keys, counts."""
     problems: list[str] = []
     with db.session() as session:
         kb = session.scalar(select(KnowledgeBase).where(KnowledgeBase.name == kb_name))
@@ -31,18 +32,17 @@ def check_consistency(db: Database, store: IndexStore, kb_name: str) -> list[str
                 .group_by(ChunkRow.document_id)
             ).all()
         )
-        version, dim = kb.index_version, kb.dim or 1
-    if version and not store.vector_path(kb.id, version).exists():
-        problems.append(f"live index file version {version} is missing")
-        return problems
-    index_ids = store.load_vectors(kb.id, version, dim).ids() if version else np.zeros(0, np.int64)
-    extra, missing = np.setdiff1d(index_ids, sql_ids), np.setdiff1d(sql_ids, index_ids)
+    try:
+        stored = backends.get(kb.backend).keys(base_ref(kb))
+    except FileNotFoundError as exc:
+        return [f"live index file is missing ({exc})"]
+    extra, missing = np.setdiff1d(stored, sql_ids), np.setdiff1d(sql_ids, stored)
     if len(extra):
-        problems.append(f"{len(extra)} vectors have no chunk row")
+        problems.append(f"{len(extra)} stored vectors have no chunk row")
     if len(missing):
-        problems.append(f"{len(missing)} chunk rows have no vector")
-    if len(index_ids) != len(np.unique(index_ids)):
-        problems.append("duplicate vector ids in the index")
+        problems.append(f"{len(missing)} chunk rows have no stored vector")
+    if len(stored) != len(np.unique(stored)):
+        problems.append("duplicate keys in the store")
     for doc_id, status, chunk_count in docs:
         actual = per_doc.get(doc_id, 0)
         if status == "ready" and actual != chunk_count:

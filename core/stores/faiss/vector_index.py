@@ -78,6 +78,12 @@ class VectorIndex:
         """All ids currently stored (int64)."""
         return faiss.vector_to_array(faiss.downcast_index(self._index).id_map).astype(np.int64)  # type: ignore[attr-defined]
 
+    def vectors_of(self, ids: np.ndarray) -> np.ndarray:
+        """The stored (normalised) vectors of ``ids``, in that order."""
+        return (
+            np.vstack([self._index.reconstruct(int(i)) for i in ids]) if len(ids) else np.zeros((0, self.dim))
+        )
+
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids) == 0:
             return
@@ -103,7 +109,7 @@ class VectorIndex:
     def _rebuild_without(self, ids: np.ndarray) -> int:
         all_ids = self.ids()
         keep = ~np.isin(all_ids, ids)
-        vectors = np.vstack([self._index.reconstruct(int(i)) for i in all_ids[keep]]) if keep.any() else None
+        vectors = self.vectors_of(all_ids[keep]) if keep.any() else None
         fresh = VectorIndex.create(self.dim, self.factory, use_gpu=self._use_gpu)
         if vectors is not None:
             fresh.add(all_ids[keep], vectors)

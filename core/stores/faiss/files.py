@@ -11,10 +11,8 @@ import re
 import shutil
 from pathlib import Path
 
-from filelock import FileLock
-
 from core.settings import Settings
-from core.vector_index import VectorIndex, resolve_factory
+from core.stores.faiss.vector_index import VectorIndex, resolve_factory
 
 _VERSION_FILE = re.compile(r"^(?:vectors|sparse)\.v(\d+)\.")
 
@@ -34,11 +32,6 @@ class IndexStore:
 
     def sparse_dir(self, kb_id: int, version: int) -> Path:
         return self.kb_dir(kb_id) / f"sparse.v{version}.bm25"
-
-    def lock(self, kb_id: int, timeout: float = 600) -> FileLock:
-        """Exclusive writer lock of one knowledge base (across processes)."""
-        self.kb_dir(kb_id).mkdir(parents=True, exist_ok=True)
-        return FileLock(str(self.kb_dir(kb_id) / ".write.lock"), timeout=timeout)
 
     def load_vectors(self, kb_id: int, version: int, dim: int, expected_size: int = 0) -> VectorIndex:
         """The live index, or a new empty one when the base has none yet (version 0)."""
