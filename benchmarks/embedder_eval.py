@@ -2,7 +2,7 @@
 and embedding throughput on CPU.
 
 Usage: .venv/bin/python -m benchmarks.embedder_eval [--embedder minilm-int8 ...] [--set cmrc ...]
-       [--cache /tmp/kb-candidates] [--no-write]
+       [--cache /tmp/kb-candidates] [--no-write] [--report]
 
 For each (embedder, corpus): ingest with the real pipeline (chunked with that embedder's tokenizer)
 into a throw-away base; time one raw embedding pass over up to 256 of its chunks (passages/s, model
@@ -183,18 +183,27 @@ def main() -> None:
     parser.add_argument("--set", action="append", choices=SETS)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "kb-candidates")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--report", action="store_true", help="only rewrite the doc section from the JSON")
     args = parser.parse_args()
     sets = multilingual_sets()
+    if args.report:
+        results = json.loads(RESULTS_FILE.read_text())["results"]
+        write_results("embedder_eval", {"results": results}, markdown(results, sets))
+        return
     chosen = args.set or list(SETS)
     corpora: dict[tuple[Path, ...], list[str]] = {}
     for name in chosen:
         corpora.setdefault(tuple(sets[name].docs_paths), []).append(name)
-    stored = json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.exists() else {"results": {}}
-    results: dict[str, dict[str, Any]] = stored["results"]
+    fresh: dict[str, dict[str, Any]] = {}
     for embedder in args.embedder or ["minilm-int8"]:
         for names in corpora.values():
-            results.setdefault(embedder, {}).update(run_corpus(embedder, names, sets, args.cache))
+            fresh.setdefault(embedder, {}).update(run_corpus(embedder, names, sets, args.cache))
     if not args.no_write:
+        # read just before writing: runs of other embedders may have finished meanwhile
+        stored = json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.exists() else {"results": {}}
+        results: dict[str, dict[str, Any]] = stored["results"]
+        for embedder, rows in fresh.items():
+            results.setdefault(embedder, {}).update(rows)
         write_results("embedder_eval", {"results": results}, markdown(results, sets))
 
 

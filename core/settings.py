@@ -75,12 +75,18 @@ class Settings(BaseSettings):
 
     # Retrieval
     retrieval_candidates: int = Field(default=50, description="Hits each of dense and BM25 contribute.")
-    fusion: Literal["convex", "rrf"] = Field(
-        default="convex", description="convex: weighted max-normalised scores; rrf: reciprocal rank."
+    fusion: Literal["adaptive", "convex", "rrf"] = Field(
+        default="adaptive",
+        description="adaptive: z-scored lists weighted per query by how clearly each found a best hit "
+        "(times the weights below as a prior); convex: fixed weights on max-normalised scores; "
+        "rrf: reciprocal rank.",
     )
     rrf_k: int = 60
-    dense_weight: float = 0.6
-    sparse_weight: float = 0.4
+    dense_weight: float = Field(
+        default=0.5,
+        description="Dense list's weight (convex, rrf) or prior (adaptive); see kb eval retrieval.",
+    )
+    sparse_weight: float = Field(default=0.5, description="BM25 list's weight or prior, as dense_weight.")
     dedupe_threshold: float = Field(default=0.9, description="Jaccard of word 3-shingles; 1 disables.")
     mmr: bool = False
     mmr_lambda: float = 0.7
