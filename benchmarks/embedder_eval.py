@@ -8,8 +8,8 @@ For each (embedder, corpus): ingest with the real pipeline (chunked with that em
 into a throw-away base; time one raw embedding pass over up to 256 of its chunks (passages/s, model
 already loaded); for each query set on the corpus keep every query's top-100 dense and BM25 hits
 (pickled under --cache, so ``benchmarks.fusion_eval`` can try fusion settings without re-embedding).
-bm25 and dense are scored from those lists; hybrid runs the real ``HybridRetriever`` over them with
-the configured fusion (its weights are reported). Results merge into
+bm25 and dense are scored from those lists (hybrid, over the same lists: ``benchmarks.fusion_eval``).
+Results merge into
 benchmarks/results/embedder_eval.json (runs of other embedders are kept) and docs/benchmarks.md.
 """
 
@@ -153,12 +153,14 @@ def run_corpus(embedder: str, names: list[str], sets: dict[str, EvalSet], cache:
 def markdown(results: dict[str, dict[str, Any]], sets: dict[str, EvalSet]) -> str:
     lines = [
         "## Embedders × dev sets (`benchmarks/embedder_eval.py`)\n",
-        "Command: `.venv/bin/python -m benchmarks.embedder_eval --embedder NAME` per embedder "
+        "Command: `.venv/bin/python -m benchmarks.embedder_eval --embedder NAME --set SET …` "
         "(EmbeddingGemma needs `bash scripts/bootstrap.sh cpu,postgres,dev,llm tiny gemma`). "
-        "nDCG@10 / Recall@10 per variant; hybrid = the configured fusion over the same candidate lists; "
-        "passages/s = one raw embedding pass over ≤96 of the set's chunks on the 2 CPU cores, model loaded.\n",
-        "| set | embedder | chunks | passages/s | bm25 nDCG@10 | dense nDCG@10 | hybrid nDCG@10 | bm25 R@10 | dense R@10 | hybrid R@10 | dense query p50 ms | load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "Each corpus is chunked with the embedder's own tokenizer, so BM25 moves a little between rows. "
+        "passages/s: one raw embedding pass over ≤96 of the set's chunks, model loaded, on the shared "
+        "2-core machine (load = 1-minute load average at the time; 2.0 would be an idle machine's full use). "
+        "Hybrid figures: the fusion table below.\n",
+        "| set | embedder | chunks | passages/s | bm25 nDCG@10 | dense nDCG@10 | bm25 R@10 | dense R@10 | dense query p50 ms | load |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in sets:
         for embedder in EMBEDDERS:
@@ -168,9 +170,9 @@ def markdown(results: dict[str, dict[str, Any]], sets: dict[str, EvalSet]) -> st
             v = row["variants"]
             lines.append(
                 f"| {name} | {embedder} | {row['chunks']} | {row['passages_per_s']} | "
-                + " | ".join(f"{v[x]['ndcg@10']:.3f}" for x in ("bm25", "dense", "hybrid"))
+                + " | ".join(f"{v[x]['ndcg@10']:.3f}" for x in ("bm25", "dense"))
                 + " | "
-                + " | ".join(f"{v[x]['recall@10']:.3f}" for x in ("bm25", "dense", "hybrid"))
+                + " | ".join(f"{v[x]['recall@10']:.3f}" for x in ("bm25", "dense"))
                 + f" | {row['dense_query_p50_ms']} | {row.get('load_1m', '')} |"
             )
     lines.append("\nSets: " + "; ".join(f"**{n}**: {s.description}" for n, s in sets.items()))

@@ -1,0 +1,121 @@
+"""Fusion methods on every (embedder, dev set): is hybrid ever below the better of BM25 and dense?
+
+Usage: .venv/bin/python -m benchmarks.fusion_eval [--cache /tmp/kb-candidates] [--no-write]
+
+Reads the candidate lists ``benchmarks.embedder_eval`` stored (each query's top-100 dense and BM25
+hits from the real pipeline) and runs the real ``HybridRetriever`` (fusion, near-duplicate removal)
+over them with each fusion setting: the old fixed ``convex`` 0.6/0.4, ``rrf``, and ``adaptive`` (the
+default) with its default prior, plus the prior that ``kb eval retrieval`` would calibrate on the
+set's own questions. Target: hybrid nDCG@10 ≥ max(bm25, dense) − 0.005 everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.embedder_eval import EMBEDDERS, CachedRetriever, hybrid_rankings, score
+from benchmarks.multilingual_sets import multilingual_sets
+from benchmarks.report import write_results
+from core.settings import Settings
+from retrieval.evaluation import CALIBRATION_GRID
+from retrieval.fusion import adaptive_weights
+from retrieval.hybrid import HybridConfig, HybridRetriever
+from retrieval.metrics import read_qrels
+
+TOLERANCE = 0.005
+
+
+def configs(default: HybridConfig) -> dict[str, HybridConfig]:
+    """The fusion settings compared (the default's prior and the old fixed weights)."""
+    return {
+        "convex 0.6/0.4 (old default)": HybridConfig(fusion="convex", dense_weight=0.6, sparse_weight=0.4),
+        "rrf": HybridConfig(fusion="rrf", dense_weight=1.0, sparse_weight=1.0),
+        "adaptive (default)": default,
+    }
+
+
+def evaluate_cache(path: Path, qrels: dict[str, dict[str, int]], default: HybridConfig) -> dict[str, Any]:
+    """nDCG@10 of bm25, dense and each fusion setting on one cached (embedder, set)."""
+    data = pickle.loads(path.read_bytes())
+    lists, unit, queries = data["lists"], data["unit"], data["queries"]
+    row: dict[str, Any] = {
+        "bm25": score({q: s for q, (_, s) in lists.items()}, qrels, unit)["ndcg@10"],
+        "dense": score({q: d for q, (d, _) in lists.items()}, qrels, unit)["ndcg@10"],
+    }
+    for name, cfg in configs(default).items():
+        hybrid = HybridRetriever(CachedRetriever({}), CachedRetriever({}), config=cfg)
+        row[name] = score(hybrid_rankings(lists, queries, hybrid), qrels, unit)["ndcg@10"]
+    prior = (default.dense_weight, default.sparse_weight)
+    used = [adaptive_weights(d, s, prior)[0] for d, s in lists.values()]
+    row["dense_weight_mean"] = float(np.mean(used)) if used else 0.0
+    grid = {}
+    for g in CALIBRATION_GRID:
+        cfg = HybridConfig(fusion=default.fusion, dense_weight=g, sparse_weight=round(1 - g, 1))
+        hybrid = HybridRetriever(CachedRetriever({}), CachedRetriever({}), config=cfg)
+        grid[g] = score(hybrid_rankings(lists, queries, hybrid), qrels, unit)["ndcg@10"]
+    best = max(grid, key=lambda g: (grid[g], -abs(g - 0.5)))
+    row["calibrated_prior"] = best
+    row["calibrated"] = grid[best]
+    return row
+
+
+def markdown(rows: dict[str, dict[str, dict[str, Any]]], default: HybridConfig) -> str:
+    names = list(configs(default))
+    lines = [
+        "## Fusion: hybrid against the better single retriever (`benchmarks/fusion_eval.py`)\n",
+        "Command: `.venv/bin/python -m benchmarks.fusion_eval` (after `benchmarks.embedder_eval`, whose "
+        "candidate lists it fuses with the real `HybridRetriever`). nDCG@10; ✗ marks hybrid more than "
+        f"{TOLERANCE} below max(bm25, dense). *calibrated*: adaptive with the dense prior that "
+        "`kb eval retrieval` picks on the set's own questions (grid 0.1…0.9; optimistic, same questions).\n",
+        "| set | embedder | bm25 | dense | "
+        + " | ".join(names)
+        + " | adaptive mean dense weight | calibrated prior → nDCG@10 |",
+        "|---|---|---|---|" + "---|" * len(names) + "---|---|",
+    ]
+    for set_name, by_embedder in rows.items():
+        for embedder, row in by_embedder.items():
+            floor = max(row["bm25"], row["dense"]) - TOLERANCE
+            cells = [f"{row[n]:.3f}{'' if row[n] >= floor else ' ✗'}" for n in names]
+            lines.append(
+                f"| {set_name} | {embedder} | {row['bm25']:.3f} | {row['dense']:.3f} | "
+                + " | ".join(cells)
+                + f" | {row['dense_weight_mean']:.2f} | {row['calibrated_prior']:g} → {row['calibrated']:.3f} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "kb-candidates")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    settings = Settings()
+    default = HybridConfig(
+        fusion=settings.fusion, dense_weight=settings.dense_weight, sparse_weight=settings.sparse_weight
+    )
+    sets = multilingual_sets()
+    rows: dict[str, dict[str, dict[str, Any]]] = {}
+    for set_name, evalset in sets.items():
+        qrels = read_qrels(evalset.qrels)
+        for embedder in EMBEDDERS:
+            path = args.cache / embedder / f"{set_name}.pkl"
+            if path.exists():
+                row = evaluate_cache(path, qrels, default)
+                rows.setdefault(set_name, {})[embedder] = row
+                print(
+                    f"[{set_name}] {embedder}: " + json.dumps({k: round(v, 3) for k, v in row.items()}),
+                    flush=True,
+                )
+    if not args.no_write:
+        write_results("fusion_eval", {"rows": rows, "tolerance": TOLERANCE}, markdown(rows, default))
+
+
+if __name__ == "__main__":
+    main()
