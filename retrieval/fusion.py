@@ -60,13 +60,21 @@ def convex_fusion(rankings: list[list[Hit]], *, weights: list[float] | None = No
     how *much* better one hit is than the next, so a weak retriever drags the fusion down less
     (measured on three sets in docs/benchmarks.md).
     """
-    weights = weights or [1.0] * len(rankings)
     normalised: list[dict[str, float]] = []
-    merged: dict[str, Hit] = {}
     for ranking in rankings:
         scores = {h.chunk_id: max(_score(h), 0.0) for h in ranking}
         top = max(scores.values(), default=0.0)
         normalised.append({cid: (v / top if top > 0 else 0.0) for cid, v in scores.items()})
+    return _weighted_sum(rankings, normalised, weights or [1.0] * len(rankings))
+
+
+def _weighted_sum(
+    rankings: Sequence[Sequence[Hit]], normalised: list[dict[str, float]], weights: Sequence[float]
+) -> list[Hit]:
+    """Hits ordered by the weighted sum of their normalised scores; a chunk missing from a list
+    gets that list's lowest normalised score (absent is no better than the list's worst)."""
+    merged: dict[str, Hit] = {}
+    for ranking in rankings:
         for hit in ranking:
             merged[hit.chunk_id] = _merge(merged.get(hit.chunk_id), hit)
     floors = [min(n.values(), default=0.0) for n in normalised]
@@ -108,21 +116,12 @@ def adaptive_weights(
 def zscore_fusion(dense: Sequence[Hit], sparse: Sequence[Hit], weights: tuple[float, float]) -> list[Hit]:
     """Weighted sum of each list's standardised scores; a chunk missing from a list gets its lowest."""
     standardised: list[dict[str, float]] = []
-    merged: dict[str, Hit] = {}
     for hits, field in ((dense, "dense_score"), (sparse, "sparse_score")):
         values = _scores(hits, field)
         spread = float(values.std()) if len(values) else 0.0
         z = (values - values.mean()) / spread if spread > 1e-12 else np.zeros_like(values)
         standardised.append({h.chunk_id: float(v) for h, v in zip(hits, z, strict=True)})
-        for hit in hits:
-            merged[hit.chunk_id] = _merge(merged.get(hit.chunk_id), hit)
-    floors = [min(z.values(), default=0.0) for z in standardised]
-    fused = {
-        cid: sum(w * z.get(cid, floor) for w, z, floor in zip(weights, standardised, floors, strict=True))
-        for cid in merged
-    }
-    order = sorted(fused, key=lambda cid: -fused[cid])
-    return [replace(merged[cid], fused_score=fused[cid]) for cid in order]
+    return _weighted_sum((dense, sparse), standardised, weights)
 
 
 def fuse(
