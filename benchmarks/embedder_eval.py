@@ -21,6 +21,7 @@ import os
 import pickle
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -63,13 +64,17 @@ def score(rankings: dict[str, list[Hit]], qrels: dict[str, dict[str, int]], unit
     return summarize(keys, qrels)
 
 
-def hybrid_rankings(lists: Lists, queries: dict[str, str], hybrid: HybridRetriever) -> dict[str, list[Hit]]:
-    """The real hybrid retriever (fusion, de-duplication) over each query's cached lists."""
+def hybrid_rankings(
+    lists: Lists, queries: dict[str, str], hybrid: HybridRetriever, k: int = K
+) -> dict[str, list[Hit]]:
+    """The real hybrid retriever (fusion, de-duplication) over each query's cached lists; its top k."""
     out: dict[str, list[Hit]] = {}
     for qid, (dense, sparse) in lists.items():
         hybrid.dense = CachedRetriever({queries[qid]: dense})
         hybrid.sparse = CachedRetriever({queries[qid]: sparse})
-        out[qid] = hybrid.search(queries[qid], k=K, filters=SearchFilters(), principal=EVAL_PRINCIPAL)
+        # candidates: the full cached lists, whatever k is (as in a live search with k=K)
+        hybrid.config = replace(hybrid.config, candidates=K)
+        out[qid] = hybrid.search(queries[qid], k=k, filters=SearchFilters(), principal=EVAL_PRINCIPAL)
     return out
 
 

