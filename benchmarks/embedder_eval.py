@@ -201,17 +201,20 @@ def main() -> None:
     corpora: dict[tuple[Path, ...], list[str]] = {}
     for name in chosen:
         corpora.setdefault(tuple(sets[name].docs_paths), []).append(name)
-    fresh: dict[str, dict[str, Any]] = {}
     for embedder in args.embedder or ["minilm-int8"]:
         for names in corpora.values():
-            fresh.setdefault(embedder, {}).update(run_corpus(embedder, names, sets, args.cache))
-    if not args.no_write:
-        # read just before writing: runs of other embedders may have finished meanwhile
-        stored = json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.exists() else {"results": {}}
-        results: dict[str, dict[str, Any]] = stored["results"]
-        for embedder, rows in fresh.items():
-            results.setdefault(embedder, {}).update(rows)
-        write_results("embedder_eval", {"results": results}, markdown(results, sets))
+            rows = run_corpus(embedder, names, sets, args.cache)
+            if not args.no_write:  # after each corpus, so a long run keeps what it finished
+                save(embedder, rows, sets)
+
+
+def save(embedder: str, rows: dict[str, Any], sets: dict[str, EvalSet]) -> None:
+    """Merge one run's rows into the results file (read just before writing: other runs may have
+    finished meanwhile) and rewrite the doc section."""
+    stored = json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.exists() else {"results": {}}
+    results: dict[str, dict[str, Any]] = stored["results"]
+    results.setdefault(embedder, {}).update(rows)
+    write_results("embedder_eval", {"results": results}, markdown(results, sets))
 
 
 if __name__ == "__main__":
