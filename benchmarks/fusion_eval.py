@@ -24,14 +24,15 @@ import numpy as np
 
 from benchmarks.embedder_eval import EMBEDDERS, CachedRetriever, hybrid_rankings, score
 from benchmarks.multilingual_sets import multilingual_sets
-from benchmarks.report import write_results
+from benchmarks.report import RESULTS, write_results
 from core.settings import Settings
-from retrieval.evaluation import CALIBRATION_GRID
+from retrieval.evaluation import CALIBRATION_GRID, hit_keys
 from retrieval.fusion import adaptive_weights
 from retrieval.hybrid import HybridConfig, HybridRetriever
-from retrieval.metrics import read_qrels
+from retrieval.metrics import dedupe_keys, ndcg_at, read_qrels
 
 TOLERANCE = 0.005
+RESULTS_FILE = RESULTS / "fusion_eval.json"
 
 
 def configs(default: HybridConfig) -> dict[str, HybridConfig]:
@@ -57,15 +58,35 @@ def evaluate_cache(path: Path, qrels: dict[str, dict[str, int]], default: Hybrid
     prior = (default.dense_weight, default.sparse_weight)
     used = [adaptive_weights(d, s, prior)[0] for d, s in lists.values()]
     row["dense_weight_mean"] = float(np.mean(used)) if used else 0.0
-    grid = {}
+    per_query: dict[float, dict[str, float]] = {}
     for g in CALIBRATION_GRID:
         cfg = HybridConfig(fusion=default.fusion, dense_weight=g, sparse_weight=round(1 - g, 1))
         hybrid = HybridRetriever(CachedRetriever({}), CachedRetriever({}), config=cfg)
-        grid[g] = score(hybrid_rankings(lists, queries, hybrid, k=30), qrels, unit)["ndcg@10"]
-    best = max(grid, key=lambda g: (grid[g], -abs(g - 0.5)))
-    row["calibrated_prior"] = best
-    row["calibrated"] = grid[best]
+        ranked = hybrid_rankings(lists, queries, hybrid, k=30)
+        per_query[g] = {
+            q: ndcg_at(dedupe_keys([hit_keys(h, unit) for h in hits]), qrels[q]) for q, hits in ranked.items()
+        }
+    row["calibrated_prior"], row["calibrated"] = _best(per_query, list(lists))
+    row["calibrated_cv"] = _two_fold(per_query, sorted(lists))
     return row
+
+
+def _best(per_query: dict[float, dict[str, float]], qids: list[str]) -> tuple[float, float]:
+    """The prior with the best mean nDCG@10 over ``qids`` (ties: the more balanced one), and that mean."""
+    means = {g: float(np.mean([scores[q] for q in qids])) for g, scores in per_query.items()}
+    best = max(means, key=lambda g: (means[g], -abs(g - 0.5)))
+    return best, means[best]
+
+
+def _two_fold(per_query: dict[float, dict[str, float]], qids: list[str]) -> float:
+    """Calibrate on every other question, measure on the rest, and the other way round: what a base's
+    calibration gives on questions it was not tuned on."""
+    folds = [qids[0::2], qids[1::2]]
+    held_out: list[float] = []
+    for tune, test in (folds, folds[::-1]):
+        prior, _ = _best(per_query, tune)
+        held_out += [per_query[prior][q] for q in test]
+    return float(np.mean(held_out))
 
 
 def markdown(rows: dict[str, dict[str, dict[str, Any]]], default: HybridConfig) -> str:
@@ -75,22 +96,28 @@ def markdown(rows: dict[str, dict[str, dict[str, Any]]], default: HybridConfig) 
         "Command: `.venv/bin/python -m benchmarks.fusion_eval` (after `benchmarks.embedder_eval`, whose "
         "candidate lists it fuses with the real `HybridRetriever`). nDCG@10; ✗ marks hybrid more than "
         f"{TOLERANCE} below max(bm25, dense). *calibrated*: adaptive with the dense prior that "
-        "`kb eval retrieval` picks on the set's own questions (grid 0.1…0.9; optimistic, same questions).\n",
+        "`kb eval retrieval` picks on the set's own questions (grid 0.1…0.9; optimistic, same questions); "
+        "*2-fold held out*: the prior picked on every other question, measured on the rest (both ways).\n",
         "| set | embedder | bm25 | dense | "
         + " | ".join(names)
-        + " | adaptive mean dense weight | calibrated prior → nDCG@10 |",
-        "|---|---|---|---|" + "---|" * len(names) + "---|---|",
+        + " | adaptive mean dense weight | calibrated prior → nDCG@10 | calibrated, 2-fold held out |",
+        "|---|---|---|---|" + "---|" * len(names) + "---|---|---|",
     ]
     for set_name, by_embedder in rows.items():
         for embedder, row in by_embedder.items():
             floor = max(row["bm25"], row["dense"]) - TOLERANCE
-            cells = [f"{row[n]:.3f}{'' if row[n] >= floor else ' ✗'}" for n in names]
+            cells = [_mark(row[n], floor) for n in names]
             lines.append(
                 f"| {set_name} | {embedder} | {row['bm25']:.3f} | {row['dense']:.3f} | "
                 + " | ".join(cells)
-                + f" | {row['dense_weight_mean']:.2f} | {row['calibrated_prior']:g} → {row['calibrated']:.3f} |"
+                + f" | {row['dense_weight_mean']:.2f} | {row['calibrated_prior']:g} → {row['calibrated']:.3f}"
+                + f" | {_mark(row['calibrated_cv'], floor)} |"
             )
     return "\n".join(lines)
+
+
+def _mark(value: float, floor: float) -> str:
+    return f"{value:.3f}{'' if value >= floor else ' ✗'}"
 
 
 def main() -> None:
@@ -116,7 +143,12 @@ def main() -> None:
                     flush=True,
                 )
     if not args.no_write:
-        write_results("fusion_eval", {"rows": rows, "tolerance": TOLERANCE}, markdown(rows, default))
+        # merge with rows other runs (other caches) stored, read just before writing
+        stored = json.loads(RESULTS_FILE.read_text())["rows"] if RESULTS_FILE.exists() else {}
+        for set_name, by_embedder in rows.items():
+            stored.setdefault(set_name, {}).update(by_embedder)
+        ordered = {name: stored[name] for name in sets if name in stored}
+        write_results("fusion_eval", {"rows": ordered, "tolerance": TOLERANCE}, markdown(ordered, default))
 
 
 if __name__ == "__main__":
