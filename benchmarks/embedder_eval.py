@@ -178,7 +178,7 @@ def markdown(results: dict[str, dict[str, Any]], sets: dict[str, EvalSet]) -> st
                 + " | ".join(f"{v[x]['ndcg@10']:.3f}" for x in ("bm25", "dense"))
                 + " | "
                 + " | ".join(f"{v[x]['recall@10']:.3f}" for x in ("bm25", "dense"))
-                + f" | {row['dense_query_p50_ms']} | {row.get('load_1m', '')} |"
+                + f" | {row.get('dense_query_p50_ms') or '–'} | {row.get('load_1m', '')} |"
             )
     lines.append("\nSets: " + "; ".join(f"**{n}**: {s.description}" for n, s in sets.items()))
     return "\n".join(lines)
