@@ -173,13 +173,16 @@ def markdown(results: dict[str, dict[str, Any]], sets: dict[str, EvalSet]) -> st
             if not row:
                 continue
             v = row["variants"]
+            mark = "*" if row.get("note") else ""
             lines.append(
-                f"| {name} | {embedder} | {row['chunks']} | {row['passages_per_s']} | "
+                f"| {name} | {embedder}{mark} | {row['chunks']} | {row['passages_per_s']} | "
                 + " | ".join(f"{v[x]['ndcg@10']:.3f}" for x in ("bm25", "dense"))
                 + " | "
                 + " | ".join(f"{v[x]['recall@10']:.3f}" for x in ("bm25", "dense"))
                 + f" | {row.get('dense_query_p50_ms') or '–'} | {row.get('load_1m', '')} |"
             )
+    notes = {row["note"] for rows in results.values() for row in rows.values() if row.get("note")}
+    lines += [f"\n\\* {note}." for note in sorted(notes)]
     lines.append("\nSets: " + "; ".join(f"**{n}**: {s.description}" for n, s in sets.items()))
     return "\n".join(lines)
 

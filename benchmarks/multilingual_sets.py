@@ -2,7 +2,7 @@
 
 - ``cmrc``: CMRC 2018 trial (CC BY-SA 4.0): 256 Chinese Wikipedia paragraphs, 1,002 questions, each
   judged against its own paragraph; open retrieval over all paragraphs.
-- ``xling-en``: 50 CMRC questions in English (bundled 1.5B LLM, checked by hand) over the Chinese
+- ``xling-en``: 49 CMRC questions in English (bundled 1.5B LLM, checked by hand) over the Chinese
   paragraphs.
 - ``xling-zh``: 50 Contoso HR questions in Chinese (same way) over the English PDFs, page-level qrels.
 How the translated files were made: benchmarks/data/crosslingual.md.
@@ -42,7 +42,7 @@ def multilingual_sets(shared: Path = DEFAULT_SHARED) -> dict[str, EvalSet]:
         queries=XLING_EN_QUERIES,
         qrels=sets["cmrc"].qrels,
         unit="doc",
-        description="50 CMRC questions translated to English, over the Chinese paragraphs.",
+        description="49 CMRC questions translated to English, over the Chinese paragraphs.",
     )
     sets["xling-zh"] = EvalSet(
         name="xling-zh",
