@@ -3,7 +3,7 @@
 A spec is data only; ``ingest.embedders.build_embedder`` turns one into a running model. Two specs
 that share a ``vector_space`` produce interchangeable vectors (the same weights, run by different
 engines), so a base built with one can be searched and extended with the other.
-Example: ``resolve_embedder("multilingual").dim`` → 384.
+Example: ``resolve_embedder("multilingual").dim`` → 768.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ E5_SMALL_Q4 = EmbedderSpec(
 SPECS: dict[str, EmbedderSpec] = {s.key: s for s in (MINILM, MINILM_INT8, EMBEDDINGGEMMA, E5_SMALL_Q4)}
 # The role a user picks for Chinese and mixed bases points at the model chosen by measurement
 # (docs/benchmarks.md, section embedders).
-ALIASES: dict[str, str] = {"multilingual": "e5-small"}
+ALIASES: dict[str, str] = {"multilingual": "embeddinggemma"}
 
 
 def embedder_names() -> list[str]:

@@ -1,4 +1,7 @@
-"""A Chinese knowledge base from the command line: create, fill, search in Chinese and in English."""
+"""A Chinese knowledge base from the command line: create, fill, search in Chinese and in English.
+
+Runs with e5-small (the lighter multilingual model); EmbeddingGemma, what `multilingual` names, is
+checked through the same protocol in tests/ingest/test_real_embedder.py."""
 
 from __future__ import annotations
 
@@ -30,13 +33,13 @@ HANDBOOK = """# 员工手册
 def test_chinese_base_created_filled_and_searched(tmp_path: Path) -> None:
     data, doc = tmp_path / "data", tmp_path / "员工手册.md"
     doc.write_text(HANDBOOK, encoding="utf-8")
-    run_kb(data, "bases", "create", "cn", embedder="multilingual")
-    ingest = run_kb(data, "ingest", str(doc), "--kb", "cn", "--json", embedder="multilingual")
+    run_kb(data, "bases", "create", "cn", embedder="e5-small")
+    ingest = run_kb(data, "ingest", str(doc), "--kb", "cn", "--json", embedder="e5-small")
     report = json.loads(ingest.stdout)
     assert report["added"] == 1 and report["chunks"] >= 3
 
     def top(query: str) -> dict[str, object]:
-        out = run_kb(data, "search", query, "--kb", "cn", "-k", "3", "--json", embedder="multilingual")
+        out = run_kb(data, "search", query, "--kb", "cn", "-k", "3", "--json", embedder="e5-small")
         return json.loads(out.stdout)[0]
 
     assert "十五天带薪年假" in str(top("每年有几天年假？")["text"])
