@@ -96,7 +96,7 @@ def eval_retrieval(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """nDCG@10, Recall@10/50, MRR@10 and latency for bm25, dense, hybrid and hybrid+rerank."""
-    from retrieval.evaluation import VARIANTS, evaluate, variant_searchers
+    from retrieval.evaluation import VARIANTS, evaluate, fusion_report, variant_searchers
     from retrieval.metrics import read_qrels, read_queries, read_query_filters
 
     if unit not in ("chunk", "doc", "page"):
@@ -124,8 +124,28 @@ def eval_retrieval(
         query_filters=query_filters,
     )
     rows = [res.as_dict() for res in results]
+    fusion = None
+    if "hybrid" in chosen:
+        cfg = ctx.retriever.config
+        fusion = fusion_report(
+            ctx.dense,
+            ctx.sparse,
+            query_texts,
+            read_qrels(qrels),
+            unit=cast(Unit, unit),
+            kb=kb,
+            method=cfg.fusion,
+            prior=(cfg.dense_weight, cfg.sparse_weight),
+            candidates=max(100, cfg.candidates),
+            rrf_k=cfg.rrf_k,
+            dedupe_threshold=cfg.dedupe_threshold,
+            query_filters=query_filters,
+        )
     if as_json:
-        sys.stdout.write(json.dumps({"kb": kb, "unit": unit, "results": rows}) + "\n")
+        out: dict[str, Any] = {"kb": kb, "unit": unit, "results": rows}
+        if fusion is not None:
+            out["fusion"] = fusion.as_dict()
+        sys.stdout.write(json.dumps(out) + "\n")
         return
     table = Table("variant", "nDCG@10", "R@10", "R@50", "MRR@10", "p50 ms", "p95 ms", "queries")
     for row in rows:
@@ -137,6 +157,8 @@ def eval_retrieval(
             str(row["queries"]),
         )
     Console().print(table)
+    if fusion is not None:
+        Console().print(fusion.summary())
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from core.catalog import Catalog
 from core.db import Database, KnowledgeBase
-from core.models import embedding_model_dir
 from core.settings import Settings
 from core.stores.registry import SearchBackends
 
@@ -33,23 +32,23 @@ class AppContext:
 
     @cached_property
     def embedder(self):  # type: ignore[no-untyped-def]
-        from ingest.embedder import SentenceTransformerEmbedder
+        from ingest.embedder import embedder_from_settings
 
-        return SentenceTransformerEmbedder(
-            embedding_model_dir(self.settings.embedding_model),
-            batch_size=self.settings.embedding_batch_size,
-            device=self.settings.embedding_device,
-        )
+        return embedder_from_settings(self.settings)
 
     @cached_property
     def chunker(self):  # type: ignore[no-untyped-def]
-        from ingest.chunking import StructureAwareChunker, hf_token_counter
+        from ingest.chunking import StructureAwareChunker
+        from ingest.embedder import passage_token_counter
 
+        s = self.settings
+        count, window = passage_token_counter(s)
+        max_tokens = min(s.chunk_max_tokens, window)
         return StructureAwareChunker(
-            hf_token_counter(embedding_model_dir(self.settings.embedding_model)),
-            max_tokens=self.settings.chunk_max_tokens,
-            target_tokens=self.settings.chunk_target_tokens,
-            overlap_tokens=self.settings.chunk_overlap_tokens,
+            count,
+            max_tokens=max_tokens,
+            target_tokens=min(s.chunk_target_tokens, max_tokens),
+            overlap_tokens=s.chunk_overlap_tokens,
         )
 
     @cached_property

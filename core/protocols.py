@@ -8,7 +8,12 @@ import numpy as np
 
 
 class Embedder(Protocol):
-    """Turns texts into L2-normalised float32 vectors of a fixed dimension."""
+    """Turns texts into L2-normalised float32 vectors of a fixed dimension.
+
+    ``embed`` is for passages (what is indexed), ``embed_query`` for search queries: models trained
+    with prompts ("query: " / "passage: ") need the two kinds told apart; symmetric models embed both
+    the same way. ``name`` is the model name a knowledge base records with its vectors.
+    """
 
     name: str
 
@@ -16,3 +21,5 @@ class Embedder(Protocol):
     def dim(self) -> int: ...
 
     def embed(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_query(self, texts: list[str]) -> np.ndarray: ...

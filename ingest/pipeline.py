@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from core.catalog import Catalog, base_ref
 from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase
+from core.embedders import same_vector_space
 from core.errors import ConfigError, KBError, LoaderError
 from core.settings import Settings
 from core.stores.base import IndexWriter
@@ -122,7 +123,7 @@ class IngestionPipeline:
 
     # ----------------------------------------------------------------- internals
     def _check_model(self, kb: KnowledgeBase) -> None:
-        if kb.embedding_model and kb.embedding_model != self.embedder.name:
+        if kb.embedding_model and not same_vector_space(kb.embedding_model, self.embedder.name):
             raise ConfigError(
                 f"knowledge base {kb.name!r} was embedded with {kb.embedding_model!r} but the configured "
                 f"embedder is {self.embedder.name!r}; use the same model or re-create the base"

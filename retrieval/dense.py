@@ -23,7 +23,7 @@ class DenseRetriever:
     ) -> list[Hit]:
         if principal is None or not query.strip():
             return []
-        vector = self.embedder.embed([query])[0]
+        vector = self.embedder.embed_query([query])[0]
 
         def one(kb: KnowledgeBase, flt: StoreFilter, n: int) -> Scored:
             return self.stores.backends.get(kb.backend).vectors(base_ref(kb)).search(vector, n, flt)

@@ -16,7 +16,8 @@ import numpy as np
 
 from core.types import Hit, Principal
 from retrieval.filters import SearchFilters
-from retrieval.metrics import dedupe_keys, summarize
+from retrieval.fusion import deduplicate, fuse
+from retrieval.metrics import dedupe_keys, ndcg_at, summarize
 
 Unit = Literal["chunk", "doc", "page"]
 VARIANTS = ("bm25", "dense", "hybrid", "hybrid+rerank")
@@ -113,3 +114,90 @@ def evaluate(
             )
         )
     return results
+
+
+CALIBRATION_GRID = tuple(round(0.1 * i, 1) for i in range(1, 10))
+
+
+@dataclass
+class FusionReport:
+    """The fusion weights hybrid used on the judged questions, and which dense prior suits them best."""
+
+    method: str
+    prior: tuple[float, float]
+    dense_weight: dict[str, float]  # per-query dense weight actually used: mean, p10, p50, p90
+    calibration: dict[float, float]  # dense prior (sparse = 1 - it) -> nDCG@10 of the fused lists
+    best_prior: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "prior": list(self.prior),
+            "dense_weight": self.dense_weight,
+            "calibration": {str(p): v for p, v in self.calibration.items()},
+            "best_prior": self.best_prior,
+        }
+
+    def summary(self) -> str:
+        """One line for people: the weights used and the calibrated prior."""
+        w = self.dense_weight
+        current = self.prior[0] / (sum(self.prior) or 1.0)
+        best, now = self.calibration[self.best_prior], _nearest(self.calibration, current)
+        return (
+            f"fusion {self.method}, prior dense {self.prior[0]:g} / sparse {self.prior[1]:g}; "
+            f"dense weight per query mean {w['mean']:.2f} (p10 {w['p10']:.2f}, p90 {w['p90']:.2f}). "
+            f"Calibrated on these questions: dense prior {self.best_prior:g} gives nDCG@10 {best:.3f} "
+            f"(prior {current:.1f}: {now:.3f}); "
+            f"KB_DENSE_WEIGHT={self.best_prior:g} KB_SPARSE_WEIGHT={1 - self.best_prior:g} uses it."
+        )
+
+
+def _nearest(grid: dict[float, float], value: float) -> float:
+    return grid[min(grid, key=lambda p: abs(p - value))]
+
+
+def fusion_report(
+    dense: _Searches,
+    sparse: _Searches,
+    queries: dict[str, str],
+    qrels: dict[str, dict[str, int]],
+    *,
+    unit: Unit,
+    kb: str,
+    method: str,
+    prior: tuple[float, float],
+    candidates: int = 100,
+    rrf_k: int = 60,
+    dedupe_threshold: float = 0.9,
+    query_filters: dict[str, dict[str, str]] | None = None,
+) -> FusionReport:
+    """Fuse each judged question's dense and BM25 candidates as hybrid does, recording the weights
+    used, and score the fusion at every dense prior of ``CALIBRATION_GRID`` (the base's own
+    calibration: what ``KB_DENSE_WEIGHT`` should be for questions like these)."""
+    p = EVAL_PRINCIPAL
+    lists: list[tuple[list[Hit], list[Hit], dict[str, int]]] = []
+    for qid in (q for q in queries if q in qrels):
+        filters = SearchFilters(kbs=(kb,), metadata=dict((query_filters or {}).get(qid) or {}))
+        d = dense.search(queries[qid], k=candidates, filters=filters, principal=p)
+        s = sparse.search(queries[qid], k=candidates, filters=filters, principal=p)
+        lists.append((d, s, qrels[qid]))
+
+    def quality(weights: tuple[float, float]) -> tuple[float, list[float]]:
+        scores, used = [], []
+        for d, s, judged in lists:
+            fused, w = fuse(d, s, method=method, weights=weights, rrf_k=rrf_k)
+            if dedupe_threshold < 1.0:
+                fused = deduplicate(fused, threshold=dedupe_threshold, limit=10)
+            scores.append(ndcg_at(dedupe_keys([hit_keys(h, unit) for h in fused[:10]]), judged))
+            used.append(w[0] / (sum(w) or 1.0))
+        return (float(np.mean(scores)) if scores else 0.0), used
+
+    _, used = quality(prior)
+    grid = {g: round(quality((g, round(1 - g, 1)))[0], 4) for g in CALIBRATION_GRID}
+    best = max(grid, key=lambda g: (grid[g], -abs(g - 0.5)))  # ties: the more balanced prior
+    weights = np.asarray(used or [prior[0] / (sum(prior) or 1.0)])
+    stats = {
+        "mean": float(weights.mean()),
+        **{f"p{q}": float(np.percentile(weights, q)) for q in (10, 50, 90)},
+    }
+    return FusionReport(method, prior, stats, grid, best)

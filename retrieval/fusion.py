@@ -1,9 +1,19 @@
-"""Fusion of ranked lists (reciprocal-rank fusion), near-duplicate removal and MMR diversity."""
+"""Fusion of the dense and BM25 lists (adaptive, convex, reciprocal rank), near-duplicate removal, MMR.
+
+The default, ``adaptive``, standardises each list's scores (z-scores over its candidates) and weighs
+each list per query by how clearly its best hit stands out of the rest, times a prior per list. A
+retriever that is guessing (BM25 on a question in another language, an English embedder on Chinese)
+has a flat score list and little say; one that found a clear match leads. Fixed weights cannot do
+this: 0.6/0.4 fell below the better retriever on TAT-QA, on Chinese and on cross-lingual questions
+(docs/benchmarks.md, section fusion).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Literal
 
 import numpy as np
 
@@ -50,13 +60,21 @@ def convex_fusion(rankings: list[list[Hit]], *, weights: list[float] | None = No
     how *much* better one hit is than the next, so a weak retriever drags the fusion down less
     (measured on three sets in docs/benchmarks.md).
     """
-    weights = weights or [1.0] * len(rankings)
     normalised: list[dict[str, float]] = []
-    merged: dict[str, Hit] = {}
     for ranking in rankings:
         scores = {h.chunk_id: max(_score(h), 0.0) for h in ranking}
         top = max(scores.values(), default=0.0)
         normalised.append({cid: (v / top if top > 0 else 0.0) for cid, v in scores.items()})
+    return _weighted_sum(rankings, normalised, weights or [1.0] * len(rankings))
+
+
+def _weighted_sum(
+    rankings: Sequence[Sequence[Hit]], normalised: list[dict[str, float]], weights: Sequence[float]
+) -> list[Hit]:
+    """Hits ordered by the weighted sum of their normalised scores; a chunk missing from a list
+    gets that list's lowest normalised score (absent is no better than the list's worst)."""
+    merged: dict[str, Hit] = {}
+    for ranking in rankings:
         for hit in ranking:
             merged[hit.chunk_id] = _merge(merged.get(hit.chunk_id), hit)
     floors = [min(n.values(), default=0.0) for n in normalised]
@@ -66,6 +84,65 @@ def convex_fusion(rankings: list[list[Hit]], *, weights: list[float] | None = No
     }
     order = sorted(fused, key=lambda cid: -fused[cid])
     return [replace(merged[cid], fused_score=fused[cid]) for cid in order]
+
+
+FusionMethod = Literal["adaptive", "convex", "rrf"]
+
+
+def _scores(hits: Sequence[Hit], field: str) -> np.ndarray:
+    return np.asarray([float(getattr(h, field) or 0.0) for h in hits], np.float64)
+
+
+def confidence(scores: np.ndarray) -> float:
+    """How far the best score stands above the list: ``(top - mean) / std`` (0 for a flat or tiny list)."""
+    if len(scores) < 3:
+        return 0.0
+    spread = float(scores.std())
+    return max(float(scores.max() - scores.mean()) / spread, 0.0) if spread > 1e-12 else 0.0
+
+
+def adaptive_weights(
+    dense: Sequence[Hit], sparse: Sequence[Hit], prior: tuple[float, float] = (0.5, 0.5)
+) -> tuple[float, float]:
+    """Per-query (dense, sparse) weights, summing to 1: ``prior`` scaled by each list's confidence."""
+    d = prior[0] * confidence(_scores(dense, "dense_score"))
+    s = prior[1] * confidence(_scores(sparse, "sparse_score"))
+    if d + s <= 0:
+        total = sum(prior) or 1.0
+        return prior[0] / total, prior[1] / total
+    return d / (d + s), s / (d + s)
+
+
+def zscore_fusion(dense: Sequence[Hit], sparse: Sequence[Hit], weights: tuple[float, float]) -> list[Hit]:
+    """Weighted sum of each list's standardised scores; a chunk missing from a list gets its lowest."""
+    standardised: list[dict[str, float]] = []
+    for hits, field in ((dense, "dense_score"), (sparse, "sparse_score")):
+        values = _scores(hits, field)
+        spread = float(values.std()) if len(values) else 0.0
+        z = (values - values.mean()) / spread if spread > 1e-12 else np.zeros_like(values)
+        standardised.append({h.chunk_id: float(v) for h, v in zip(hits, z, strict=True)})
+    return _weighted_sum((dense, sparse), standardised, weights)
+
+
+def fuse(
+    dense: list[Hit],
+    sparse: list[Hit],
+    *,
+    method: FusionMethod | str = "adaptive",
+    weights: tuple[float, float] = (0.5, 0.5),
+    rrf_k: int = 60,
+) -> tuple[list[Hit], tuple[float, float]]:
+    """The fused list and the (dense, sparse) weights used for this query.
+
+    ``weights`` are the fixed weights of ``convex`` and ``rrf``, and the prior that ``adaptive``
+    scales by each list's confidence.
+    """
+    if method == "rrf":
+        return reciprocal_rank_fusion([dense, sparse], weights=list(weights), k=rrf_k), weights
+    if method == "convex":
+        return convex_fusion([dense, sparse], weights=list(weights)), weights
+    used = adaptive_weights(dense, sparse, weights)
+    return zscore_fusion(dense, sparse, used), used
 
 
 def _shingles(text: str, size: int = 3) -> set[tuple[str, ...]]:

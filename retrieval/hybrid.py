@@ -10,7 +10,7 @@ from core.protocols import Embedder
 from core.types import Hit, Principal
 from retrieval.base import CandidateRetriever, Reranker
 from retrieval.filters import SearchFilters
-from retrieval.fusion import convex_fusion, deduplicate, mmr, reciprocal_rank_fusion
+from retrieval.fusion import deduplicate, fuse, mmr
 
 
 @dataclass(frozen=True)
@@ -18,10 +18,10 @@ class HybridConfig:
     """Knobs of the hybrid retriever (taken from Settings by the composition root)."""
 
     candidates: int = 50
-    fusion: str = "convex"
+    fusion: str = "adaptive"
     rrf_k: int = 60
-    dense_weight: float = 0.6
-    sparse_weight: float = 0.4
+    dense_weight: float = 0.5
+    sparse_weight: float = 0.5
     dedupe_threshold: float = 0.9
     use_mmr: bool = False
     mmr_lambda: float = 0.7
@@ -61,11 +61,8 @@ class HybridRetriever:
         n = max(k, cfg.candidates)
         dense = self.dense.candidates(query, k=n, filters=filters, principal=principal)
         sparse = self.sparse.candidates(query, k=n, filters=filters, principal=principal)
-        weights = [cfg.dense_weight, cfg.sparse_weight]
-        if cfg.fusion == "rrf":
-            fused = reciprocal_rank_fusion([dense, sparse], weights=weights, k=cfg.rrf_k)
-        else:
-            fused = convex_fusion([dense, sparse], weights=weights)
+        weights = (cfg.dense_weight, cfg.sparse_weight)
+        fused, _ = fuse(dense, sparse, method=cfg.fusion, weights=weights, rrf_k=cfg.rrf_k)
         # Stores gave keys and scores; the fused candidates' text is read from SQL once, here.
         fused = self.dense.hydrate(fused, principal, filters)
         pool = max(k, cfg.rerank_top_n) if rerank and self.reranker else k
@@ -75,7 +72,7 @@ class HybridRetriever:
         if cfg.use_mmr and self.embedder is not None and fused:
             head = fused[: pool * 2]
             vectors = self.embedder.embed([h.text for h in head])
-            query_vec = self.embedder.embed([query])[0]
+            query_vec = self.embedder.embed_query([query])[0]
             fused = mmr(head, np.asarray(vectors), query_vec, k=pool, lambda_=cfg.mmr_lambda)
         if rerank and self.reranker is not None:
             top_n = cfg.rerank_top_n

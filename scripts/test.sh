@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system_deps.sh
-bash scripts/bootstrap.sh cpu,postgres,milvus,dev,llm tiny
+# gemma: EmbeddingGemma wheels for its (slow-marked) embedder tests
+bash scripts/bootstrap.sh cpu,postgres,milvus,dev,llm tiny gemma
 
 echo "lint: ruff + mypy" >&2
 .venv/bin/ruff check .

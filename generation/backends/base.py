@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from core.errors import KBError
+from core.lazy import LazyResource as LazyResource  # re-exported: the backends import it from here
 
 Message = dict[str, str]
 ROLES = frozenset({"system", "user", "assistant"})
@@ -107,33 +107,6 @@ def last_user_content(messages: Sequence[Message]) -> str:
         if message.get("role") == "user":
             return message.get("content", "")
     return ""
-
-
-T = TypeVar("T")
-
-
-class LazyResource(Generic[T]):
-    """Builds a heavy object on first use, once per instance, safely across threads."""
-
-    def __init__(self, factory: Callable[[], T]) -> None:
-        self._factory = factory
-        self._value: T | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def loaded(self) -> bool:
-        """Whether the object has been built."""
-        return self._value is not None
-
-    def get(self) -> T:
-        """The object, built now if this is the first call."""
-        value = self._value
-        if value is None:
-            with self._lock:
-                if self._value is None:
-                    self._value = self._factory()
-                value = self._value
-        return value
 
 
 class StopScanner:

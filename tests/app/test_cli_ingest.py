@@ -14,11 +14,13 @@ pytestmark = pytest.mark.slow
 
 
 def run_kb(
-    data: Path, *args: str, check: bool = True, reranker: str = "none"
+    data: Path, *args: str, check: bool = True, reranker: str = "none", embedder: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     env["KB_DATA_DIR"] = str(data)
     env["KB_RERANKER"] = reranker
+    if embedder:
+        env["KB_EMBEDDER"] = embedder
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True, check=check
     )

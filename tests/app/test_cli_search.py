@@ -78,6 +78,16 @@ def test_search_and_eval(tmp_path: Path) -> None:
     for row in variants.values():
         assert row["queries"] == 3 and 0.0 <= row["ndcg@10"] <= 1.0 and row["p95_ms"] >= row["p50_ms"]
     assert variants["dense"]["recall@10"] == 1.0
+    fusion = out["fusion"]  # the weights hybrid used, and the prior these questions favour
+    assert fusion["method"] == "adaptive" and len(fusion["calibration"]) == 9
+    weights = fusion["dense_weight"]
+    assert 0.0 <= weights["p10"] <= weights["p50"] <= weights["p90"] <= 1.0
+    assert str(fusion["best_prior"]) in fusion["calibration"]
+    text = run_kb(
+        data, "eval", "retrieval", "--kb", "shop", "--queries", str(queries), "--qrels", str(qrels),
+        "--unit", "doc", "--variant", "hybrid",
+    ).stdout  # fmt: skip
+    assert "dense weight per query" in text and "KB_DENSE_WEIGHT=" in text
     bad = run_kb(
         data,
         "eval",

@@ -67,6 +67,15 @@ def test_tokenize_cjk_scripts() -> None:
     assert "データ" not in tokenize("データベース") and "デー" in tokenize("データベース")
 
 
+def test_tokenize_numbers_and_latin_inside_chinese() -> None:
+    # full-width digits fold to ASCII, numbers glued to Han characters stay whole numbers
+    assert tokenize("营收３.５亿元，同比增长１２％") == ["营收", "3.5", "亿元", "同比", "增长", "12"]
+    assert tokenize("１，２００元") == ["1200", "元"]
+    assert tokenize("iPhone15发布会在2023年９月举行")[:4] == ["iphone15", "发布", "发布会", "2023"]
+    assert tokenize("使用Python3.11和PyTorch") == ["使用", "python3.11", "pytorch"]
+    assert tokenize("ＡＢＣ公司的Q3财报") == ["abc", "公司", "q3", "财报"]
+
+
 def test_tokenize_han_bigram_fallback_without_jieba(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(text_tokenize, "_jieba_cut", None)
     monkeypatch.setattr(text_tokenize, "_jieba_loaded", True)

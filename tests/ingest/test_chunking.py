@@ -136,6 +136,44 @@ def test_long_paragraph_split_on_whole_words_with_overlap() -> None:
     check_chunks(doc, chunks, word_count, 60)
 
 
+def han_count(texts: list[str]) -> list[int]:
+    """Fake counter like BERT WordPiece on Chinese: one token per non-space character."""
+    return [sum(1 for ch in t if not ch.isspace()) for t in texts]
+
+
+CHINESE_SENTENCES = [
+    "员工每年享有十五天带薪年假。",
+    "未使用的年假最多可结转五天到下一年度！",
+    "病假需要提供医生证明吗？",
+    "需要，连续病假超过三天须提交证明；",
+    "报销须在出差结束后三十天内提交……",
+    "公司为全体员工提供补充医疗保险，覆盖门诊与住院费用。",
+]
+_CHINESE_ENDS = ("。", "！", "？", "；", "…")
+
+
+def test_chinese_prose_split_at_sentence_punctuation() -> None:
+    text = "".join(CHINESE_SENTENCES * 8)  # one paragraph, no spaces at all
+    doc = make_doc(para(text, ("员工手册",)), title="员工手册")
+    chunker = StructureAwareChunker(han_count, max_tokens=80, target_tokens=60, overlap_tokens=0)
+    chunks = chunker.split(doc)
+    assert len(chunks) > 4
+    check_chunks(doc, chunks, han_count, 80)
+    for c in chunks:
+        assert body(c).endswith(_CHINESE_ENDS), body(c)  # never cut inside a sentence
+    assert "".join(body(c) for c in chunks) == text  # nothing lost, nothing repeated
+
+
+def test_mixed_chinese_english_sentences_split_cleanly() -> None:
+    text = " ".join(["The VPN client must be updated before March 1. 请在3月1日前更新VPN客户端。"] * 12)
+    chunks = StructureAwareChunker(han_count, max_tokens=90, target_tokens=70, overlap_tokens=0).split(
+        make_doc(para(text))
+    )
+    assert len(chunks) > 3
+    for c in chunks:
+        assert body(c).rstrip().endswith(("。", ".")), body(c)
+
+
 def test_giant_word_cut_only_where_needed() -> None:
     def char_count(texts: list[str]) -> list[int]:
         return [len("".join(t.split())) for t in texts]

@@ -78,3 +78,52 @@ def test_convex_fusion_keeps_score_margins() -> None:
     assert b.dense_score == 0.78 and b.sparse_score == 9.0
     assert abs(c.fused_score - (0.6 * 0.25 + 0.4 * 1.0)) < 1e-9
     assert convex_fusion([[], []]) == []
+
+
+def test_confidence_is_high_for_a_clear_winner_and_zero_for_a_flat_list() -> None:
+    from retrieval.fusion import confidence
+
+    peaked = np.array([9.0, 2.0, 1.9, 1.8, 1.7, 1.6])
+    flat = np.array([0.51, 0.50, 0.50, 0.49, 0.49, 0.48])
+    assert confidence(peaked) > 2.0 > confidence(flat) > 0.0
+    assert confidence(np.array([1.0, 1.0, 1.0])) == 0.0 and confidence(np.array([3.0, 1.0])) == 0.0
+
+
+def test_adaptive_weights_follow_the_confident_list() -> None:
+    from retrieval.fusion import adaptive_weights
+
+    peaked = [hit("a", sparse_score=12.0)] + [hit(f"s{i}", sparse_score=2.0 - i * 0.01) for i in range(9)]
+    flat = [hit(f"d{i}", dense_score=0.80 - i * 0.002) for i in range(10)]
+    wd, ws = adaptive_weights(flat, peaked)
+    assert ws > 0.6 and abs(wd + ws - 1.0) < 1e-9
+    # the prior scales the confidences: a strong dense prior shifts weight back to dense
+    assert adaptive_weights(flat, peaked, (0.9, 0.1))[0] > wd
+    # nothing to go on (empty lists): the normalised prior
+    assert adaptive_weights([], [], (0.6, 0.4)) == (0.6, 0.4)
+
+
+def test_zscore_fusion_standardises_each_list_and_floors_missing_chunks() -> None:
+    from retrieval.fusion import zscore_fusion
+
+    dense = [hit("a", dense_score=0.9), hit("b", dense_score=0.8), hit("c", dense_score=0.7)]
+    sparse = [hit("c", sparse_score=30.0), hit("d", sparse_score=20.0), hit("e", sparse_score=10.0)]
+    fused = zscore_fusion(dense, sparse, (0.5, 0.5))
+    by_id = {h.chunk_id: h for h in fused}
+    z = 1.0 / np.std([0.9, 0.8, 0.7]) * 0.1  # one step in either list is the same z distance
+    assert abs(by_id["c"].fused_score - 0.5 * (-z) - 0.5 * z) < 1e-9  # last in dense, first in BM25
+    assert abs(by_id["a"].fused_score - (0.5 * z + 0.5 * -z)) < 1e-9  # missing from BM25: its floor
+    assert by_id["c"].dense_score == 0.7 and by_id["c"].sparse_score == 30.0
+    assert zscore_fusion([], [], (0.5, 0.5)) == []
+
+
+def test_fuse_dispatches_and_reports_weights() -> None:
+    from retrieval.fusion import fuse
+
+    dense = [hit("a", dense_score=0.9), hit("b", dense_score=0.5), hit("c", dense_score=0.4)]
+    sparse = [hit("b", sparse_score=5.0), hit("c", sparse_score=4.0)]
+    _, used = fuse(dense, sparse, method="convex", weights=(0.6, 0.4))
+    assert used == (0.6, 0.4)
+    fused, used = fuse(dense, sparse, method="rrf", weights=(1.0, 1.0), rrf_k=60)
+    assert fused[0].chunk_id == "b" and used == (1.0, 1.0)
+    fused, used = fuse(dense, sparse, method="adaptive", weights=(0.5, 0.5))
+    assert abs(sum(used) - 1.0) < 1e-9 and {h.chunk_id for h in fused} == {"a", "b", "c"}
