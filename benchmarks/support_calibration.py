@@ -314,6 +314,10 @@ SUPPORT_ROWS: tuple[tuple[str, SupportConfig], ...] = (
         (f"key terms ≥ 60 % within 3 sentences, or cosine ≥ {t}", SupportConfig(min_overlap=0.6, min_similarity=t))
         for t in (0.65, 0.7, 0.75)
     ),
+    *(
+        (f"key terms ≥ 70 % within 3 sentences, or cosine ≥ {t}", SupportConfig(min_overlap=0.7, min_similarity=t))
+        for t in (0.7, 0.75, 0.8)
+    ),
 )  # fmt: skip
 
 

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from core.types import Answer, Citation, Hit, Principal
 from generation.backends.base import Generator
-from generation.citations import build_citations, citation_for, closest_sources
+from generation.citations import build_citations, citation_for, closest_sources, section_of
 from generation.context import group_passages, relevance, select_context
 from generation.extractive import ExtractiveAnswerer, Quote, QuoteConfig
 from generation.prompts import AnswerTexts, build_messages, condense_messages, texts
@@ -153,9 +153,16 @@ class Answerer:
         return Reading(query, hits, evidence, shown)
 
     def write(
-        self, reading: Reading, scenario: str, tone: str, task: str, hooks: AskHooks, start: float
+        self,
+        reading: Reading,
+        scenario: str,
+        tone: str,
+        task: str,
+        hooks: AskHooks,
+        start: tuple[float, float],
     ) -> CheckedText:
-        """Generate, showing each sentence once it has passed the checks."""
+        """Generate, showing each sentence once it has passed the checks. ``start``: the question's
+        wall-clock and CPU start times, which the first-token timings count from."""
         messages = build_messages(
             reading.query, reading.hits, scenario=scenario, tone=tone, task=task,
             texts_shown=reading.shown_texts,
@@ -167,7 +174,8 @@ class Answerer:
             reading.evidence,
             on_piece=hooks.on_piece if task == "answer" else None,
             should_stop=hooks.should_stop,
-            started=start,
+            started=start[0],
+            started_cpu=start[1],
         )
         deltas = self.generator.stream(
             messages, max_tokens=self.config.max_tokens, temperature=self.config.temperature
@@ -202,7 +210,7 @@ class Answerer:
     ) -> Answer:
         """Answer ``question`` (or, with ``task="draft_reply"``, draft a reply to a customer message)."""
         hooks = hooks or AskHooks()
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         timings: dict[str, float] = {}
         if history:
             hooks.stage("condensing")
@@ -219,7 +227,7 @@ class Answerer:
         reading = self.read(query, hits)
         timings["reading_ms"] = _ms(start) - timings["retrieval_ms"]
         hooks.stage("writing")
-        written = self.write(reading, scenario, tone, task, hooks, start)
+        written = self.write(reading, scenario, tone, task, hooks, (start, start_cpu))
         timings.update(_stream_timings(written, start, self.generator))
         if self.usable(written, task):
             text = written.text
@@ -298,8 +306,8 @@ class Answerer:
         quoted = " ".join(_LIST_MARKER.sub("", s) for s in found.sentences)
         if hit.page:
             where = self.texts.where_page.format(page=hit.page)
-        elif _section(hit):
-            where = self.texts.where_section.format(section=_section(hit))
+        elif section_of(hit):
+            where = self.texts.where_section.format(section=section_of(hit))
         else:
             where = ""
         text = self.texts.quote.format(title=hit.title or hit.source, where=where, quote=quoted)
@@ -321,14 +329,6 @@ def _quote_citation(found: Quote, hit: Hit) -> Citation:
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
 
-def _section(hit: Hit) -> str:
-    """The passage's heading path without the document title it usually starts with."""
-    path = list(hit.heading_path)
-    if path and path[0].strip().lower() == (hit.title or "").strip().lower():
-        path = path[1:]
-    return " > ".join(path)
-
-
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
 
@@ -342,5 +342,8 @@ def _stream_timings(written: CheckedText, start: float, generator: Generator) ->
         out["tokens_per_s"] = round(tokens / gen_s, 2) if gen_s > 0 else 0.0
     if written.first_shown_ms is not None:
         out["first_shown_ms"] = written.first_shown_ms
+    for key in ("first_token_cpu_ms", "first_shown_cpu_ms"):
+        if getattr(written, key) is not None:
+            out[key] = getattr(written, key)
     out["prompt_tokens"] = written.prompt_tokens
     return out

@@ -50,6 +50,14 @@ def best_snippet(sentence_texts: list[str], passage: str, *, width: int = 300) -
     return best, offset + best_pos
 
 
+def section_of(hit: Hit) -> str:
+    """The passage's heading path without the document title it usually starts with."""
+    path = list(hit.heading_path)
+    if path and path[0].strip().lower() == (hit.title or "").strip().lower():
+        path = path[1:]
+    return " > ".join(path)
+
+
 def citation_for(n: int, hit: Hit, citing: list[str]) -> Citation:
     """Source ``n`` as a citation, with the snippet that best supports the ``citing`` sentences."""
     snippet, offset = best_snippet(citing, hit.text)
@@ -62,7 +70,7 @@ def citation_for(n: int, hit: Hit, citing: list[str]) -> Citation:
         source=hit.source,
         title=hit.title,
         page=hit.page,
-        section=" > ".join(hit.heading_path) or None,
+        section=section_of(hit) or None,
         snippet=snippet,
         char_start=start,
         char_end=min(hit.char_end, start + len(snippet)),

@@ -222,6 +222,7 @@ def evaluate_answers(
             raise ValueError("give ask or ask_item")
         ask_item = lambda item: ask(item.question)  # noqa: E731
     f1s, sims, first_tokens, first_shown, totals, tps, prompt_tokens = [], [], [], [], [], [], []
+    cpu_first_tokens, cpu_first_shown = [], []
     span_hits: list[bool] = []
     numbers_stated = numbers_missing = numbers_flagged = answers_with_missing = 0
     cited_sentences = supported = phantoms_removed = phantoms_left = 0
@@ -257,6 +258,9 @@ def evaluate_answers(
             tps.append(timings.get("tokens_per_s", 0.0))
         if timings.get("first_shown_ms") and answer.kind == "generated":
             first_shown.append(timings["first_shown_ms"])
+            cpu_first_shown.append(timings.get("first_shown_cpu_ms", 0.0))
+        if timings.get("first_token_cpu_ms"):
+            cpu_first_tokens.append(timings["first_token_cpu_ms"])
         if timings.get("prompt_tokens"):
             prompt_tokens.append(timings["prompt_tokens"])
         totals.append(timings.get("total_ms", 0.0))
@@ -321,6 +325,8 @@ def evaluate_answers(
         "first_token_ms_p95": _pct(first_tokens, 95),
         "first_shown_ms_p50": _pct(first_shown, 50),
         "first_shown_ms_p95": _pct(first_shown, 95),
+        "first_token_cpu_ms_p50": _pct(cpu_first_tokens, 50),
+        "first_shown_cpu_ms_p50": _pct(cpu_first_shown, 50),
         "prompt_tokens_p50": _pct(prompt_tokens, 50),
         "total_ms_p50": _pct(totals, 50),
         "tokens_per_s_mean": round(float(np.mean(tps)), 2) if tps else None,

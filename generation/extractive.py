@@ -19,7 +19,7 @@ import numpy as np
 
 from core.text_tokenize import tokenize
 from generation.context import is_heading
-from generation.sentences import numbers_in
+from generation.sentences import LIST_ITEM, numbers_in
 from generation.support import Embed, Evidence, content_terms
 
 _QUESTION_WORDS = frozenset(
@@ -100,30 +100,61 @@ class ExtractiveAnswerer:
         vectors = self.embed([question] + [_aspect(question, evidence.hits[n - 1].title) for n in candidates])
         best: Quote | None = None
         for n, aspect in zip(candidates, vectors[1:], strict=True):
-            quote = self._quote(n, evidence, (vectors[0] + aspect) / 2)
+            quote = self._quote(n, evidence, (vectors[0] + aspect) / 2, question)
             if quote is not None and (best is None or quote.similarity > best.similarity):
                 best = quote
         return best
 
-    def _quote(self, n: int, evidence: Evidence, asked: np.ndarray) -> Quote | None:
+    def _quote(self, n: int, evidence: Evidence, asked: np.ndarray, question: str) -> Quote | None:
         units = evidence.units[n - 1]
         scores = evidence.vectors()[n - 1] @ asked
         order = np.argsort(-scores)
         top = int(order[0])
         if scores[top] < self.config.min_similarity or _is_heading(units[top]):
             return None
-        chosen = [top]
-        words = len(units[top].split())
+        lead = _lead_in(units, top)
+        # "Non-fitness related expenses" reads like an answer to "which fitness expenses are covered?"
+        # until its list's lead-in says these are *not* covered: a quote never flips the question.
+        if _negated(" ".join(units[i] for i in lead)) != _negated(question):
+            return None
+        chosen = [*lead, top]
+        words = sum(len(units[i].split()) for i in chosen)
         for i in (int(j) for j in order[1:]):
             if len(chosen) == self.config.max_sentences:
                 break
             if scores[i] < scores[top] - self.config.companion_margin or _is_heading(units[i]):
+                continue
+            if i in chosen or _lead_in(units, i) != lead:  # only sentences that read the same way
                 continue
             if words + len(units[i].split()) > self.config.max_words:
                 continue
             chosen.append(i)
             words += len(units[i].split())
         return Quote(n, tuple(units[i] for i in sorted(chosen)), float(scores[top]))
+
+
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|none|excluded|excludes|except|without|cannot|isn't|aren't|doesn't)\b", re.I
+)
+_NOT_A_NEGATION = re.compile(r"\bnot (?:be )?limited to\b|\bnot only\b", re.I)
+
+
+def _negated(text: str) -> bool:
+    """Whether a text says no ("not covered"); "including but not limited to" does not."""
+    return bool(_NEGATION.search(_NOT_A_NEGATION.sub(" ", text)))
+
+
+def _lead_in(units: list[str], i: int) -> list[int]:
+    """For a list item, the sentence(s) leading into its list ("There is also a list of things that
+    are not covered. These include:"): a list item quoted alone loses what it is a list of."""
+    if not LIST_ITEM.match(units[i]):
+        return []
+    j = next((j for j in range(i - 1, -1, -1) if not LIST_ITEM.match(units[j])), None)
+    if j is None:
+        return []
+    if units[j].rstrip().endswith(":") and len(units[j].split()) <= 8 and j > 0:
+        return [j - 1, j]  # "These include:" says nothing without the sentence before it
+    return [j]
 
 
 def _is_heading(unit: str) -> bool:

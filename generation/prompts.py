@@ -60,8 +60,8 @@ class AnswerTexts:
     where_page: str = ", page {page}"
     where_section: str = ", {section}"
     notice_not_covered: str = (
-        "Not covered: the policies in this knowledge base do not answer this message. The draft is a "
-        "holding reply that promises nothing; check the closest sources or escalate before answering."
+        "The policies in this knowledge base do not answer this message, so the draft is a holding "
+        "reply that promises nothing. Check the closest sources or escalate before answering."
     )
     notice_left_out: str = (
         "{count} sentence(s) of the model's reply were left out because the policies do not support "

@@ -45,6 +45,9 @@ class CheckedText:
     raw: str = ""
     first_token_ms: float | None = None
     first_shown_ms: float | None = None
+    # CPU seconds the process spent until then: on a shared machine, the load-independent measure
+    first_token_cpu_ms: float | None = None
+    first_shown_cpu_ms: float | None = None
     prompt_tokens: int = 0  # the prompt's size, which the first-token time mostly depends on
 
     @property
@@ -67,18 +70,23 @@ class CheckedStream:
         on_piece: Callable[[ShownPiece], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         started: float | None = None,
+        started_cpu: float | None = None,
     ) -> None:
         self.checker = checker
         self.evidence = evidence
         self.on_piece = on_piece
         self.should_stop = should_stop
         self.started = started if started is not None else time.perf_counter()
+        self.started_cpu = started_cpu if started_cpu is not None else time.process_time()
         self.result = CheckedText()
         self._held: list[Piece] = []
         self._seen: set[str] = set()
 
     def _elapsed_ms(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 1)
+
+    def _cpu_ms(self) -> float:
+        return round((time.process_time() - self.started_cpu) * 1000, 1)
 
     def run(self, deltas: Iterator[str]) -> CheckedText:
         """Read the model's deltas to the end (or until it declines); returns what was shown."""
@@ -89,6 +97,7 @@ class CheckedStream:
                     raise AnswerCancelled("the answer was stopped")
                 if self.result.first_token_ms is None:
                     self.result.first_token_ms = self._elapsed_ms()
+                    self.result.first_token_cpu_ms = self._cpu_ms()
                 self.result.raw += delta
                 if _declines(self.result.raw):
                     self.result.declined = True
@@ -113,6 +122,8 @@ class CheckedStream:
             return
         self._seen.add(key)
         check = self.checker.check(text, self.evidence)
+        if check.dropped_items:  # shown without the list items the sources lack; those are reported
+            self.result.unsupported.append(check.dropped_items)
         if not check.supported:
             self.result.unsupported.append(check.text)
             return
@@ -133,6 +144,7 @@ class CheckedStream:
         self.result.shown.append(delta)
         if self.result.first_shown_ms is None:
             self.result.first_shown_ms = self._elapsed_ms()
+            self.result.first_shown_cpu_ms = self._cpu_ms()
         if self.on_piece is not None:
             hits = self.evidence.hits
             citations = tuple(

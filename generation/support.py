@@ -48,6 +48,7 @@ class SentenceCheck:
     supported: bool
     reason: str = ""
     similarity: float | None = None
+    dropped_items: str = ""  # list items the sources lack, removed from ``text``
 
 
 def content_terms(text: str) -> set[str]:
@@ -102,20 +103,42 @@ def lexical_overlap(sentence: str, passage: str) -> float:
 _ITEM_SPLIT = re.compile(r",\s*(?:and |or )?|;\s*|\s+(?:and|or)\s+")
 
 
-def unsupported_item(sentence: str, passage: str, min_overlap: float) -> str:
-    """In an enumeration ("covers gym memberships, yoga, …, and food"), the first item none of whose
-    key terms the passage has, or ''. A long list that is mostly right must not carry a wrong item
+def _items(sentence: str) -> list[tuple[int, int]]:
+    """(start, end) of each item of an enumeration in ``sentence``; fewer than three: not one."""
+    tail = re.search(r"[\s.!?]*(?:\[\d+(?:\s*[,;]\s*\d+)*\][\s.!?]*)*$", sentence)
+    body_end = tail.start() if tail else len(sentence)  # the closing markers and stop are no item
+    spans, pos = [], 0
+    for separator in [*_ITEM_SPLIT.finditer(sentence[:body_end]), None]:
+        end = separator.start() if separator else body_end
+        if sentence[pos:end].strip(" ."):
+            spans.append((pos, end))
+        pos = separator.end() if separator else pos
+    return spans if len(spans) >= 3 else []
+
+
+def unsupported_items(sentence: str, passage: str, min_overlap: float) -> list[tuple[int, int]]:
+    """In an enumeration ("covers gym memberships, yoga, …, and food"), the spans of the items whose
+    key terms the passage mostly lacks. A long list that is mostly right must not carry a wrong item
     past a share-of-terms check."""
-    bare = CITE.sub(" ", sentence)
-    items = [i.strip(" .") for i in _ITEM_SPLIT.split(bare) if i.strip(" .")]
-    if len(items) < 3:
-        return ""
     have = content_terms(passage)
-    for item in items[1:]:  # the first item carries the sentence's frame ("PerksPlus covers …")
-        terms = content_terms(item)
+    out = []
+    for start, end in _items(sentence)[1:]:  # the first item carries the frame ("PerksPlus covers …")
+        terms = content_terms(CITE.sub(" ", sentence[start:end]))
         if terms and len(terms & have) / len(terms) < min_overlap:
-            return item
-    return ""
+            out.append((start, end))
+    return out
+
+
+def without_items(sentence: str, spans: list[tuple[int, int]]) -> str:
+    """``sentence`` with the items at ``spans`` (and the separators before them) removed."""
+    items = _items(sentence)
+    out, pos = "", 0
+    for i, (start, end) in enumerate(items):
+        if (start, end) in spans:
+            out += sentence[pos : items[i - 1][1]] if i else ""
+            pos = end
+    out += sentence[pos:]
+    return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"(,\s*)+(and|or)?\s*(?=[.!?]|\[|$)", "", out)).strip()
 
 
 def missing_numbers(sentence: str, passages: list[str]) -> set[str]:
@@ -271,9 +294,10 @@ class SupportChecker:
         if absent:
             return False, f"numbers not in the cited sources: {', '.join(sorted(absent))}", None
         joined = " ".join(texts)
-        missing_item = unsupported_item(sentence, joined, self.config.min_overlap)
-        if missing_item:
-            return False, f"{missing_item!r} is not in the cited sources", None
+        wrong = unsupported_items(sentence, joined, self.config.min_overlap)
+        if wrong:
+            first = CITE.sub("", sentence[wrong[0][0] : wrong[0][1]]).strip(" .")
+            return False, f"{first!r} is not in the cited sources", None
         overlap = evidence.local_overlap(sentence, cited, self.config.window)
         similarity = None
         if vector is not None:
@@ -300,6 +324,9 @@ class SupportChecker:
             return SentenceCheck(sentence, (), True, "no factual claim")
         vector = self._vector(sentence)
         if cited:
+            repaired = self._without_wrong_items(sentence, cited, evidence)
+            if repaired is not None:
+                return repaired
             ok, why, similarity = self.supports(sentence, cited, evidence, vector)
             if not ok and missing_numbers(sentence, [evidence.hits[n - 1].text for n in cited]):
                 extra = self._number_sources(sentence, cited, evidence)
@@ -310,6 +337,23 @@ class SupportChecker:
         if best:
             return SentenceCheck(with_citations(sentence, [best]), (best,), True)
         return SentenceCheck(sentence, (), False, "no citation, and no source clearly supports it")
+
+    def _without_wrong_items(
+        self, sentence: str, cited: list[int], evidence: Evidence
+    ) -> SentenceCheck | None:
+        """A list with items the cited passages lack, shown without them when the rest is supported
+        (the items are reported as unsupported); None when the list has no such item."""
+        joined = " ".join(evidence.hits[n - 1].text for n in cited)
+        wrong = unsupported_items(sentence, joined, self.config.min_overlap)
+        if not wrong:
+            return None
+        kept = without_items(sentence, wrong)
+        dropped = "; ".join(CITE.sub("", sentence[a:b]).strip(" .") for a, b in wrong)
+        vector = self._vector(kept)
+        if len(kept.split()) >= 3 and self.supports(kept, cited, evidence, vector)[0]:
+            why = f"left out of the list: {dropped}"
+            return SentenceCheck(kept, tuple(cited), True, why, dropped_items=dropped)
+        return SentenceCheck(sentence, tuple(cited), False, f"{dropped!r} is not in the cited sources")
 
     def _number_sources(self, sentence: str, cited: list[int], evidence: Evidence) -> list[int]:
         missing = missing_numbers(sentence, [evidence.hits[n - 1].text for n in cited])
@@ -327,7 +371,7 @@ class SupportChecker:
                 continue
             overlap = evidence.local_overlap(sentence, [n], self.config.window)
             similarity = evidence.similarity(vector, n)[0] if vector is not None else 0.0
-            lexical_ok = overlap >= self.config.uncited_overlap
+            lexical_ok = overlap >= max(self.config.uncited_overlap, self.config.min_overlap)
             semantic_ok = vector is not None and similarity >= (self.config.min_similarity or 1.0)
             score = max(overlap, similarity)
             if (lexical_ok or semantic_ok) and score > best_score:

@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system_deps.sh
-bash scripts/bootstrap.sh cpu,postgres,dev,llm tiny
+# tiny: fast model tests; default: the demo's 1.5B model, which the browser test of the answer steps uses
+bash scripts/bootstrap.sh cpu,postgres,dev,llm tiny,default
 
 echo "lint: ruff + mypy" >&2
 .venv/bin/ruff check .

@@ -112,8 +112,8 @@ def render_answer(answer: dict[str, Any]) -> None:
         render_closest_sources(answer.get("closest_sources") or [])
     elif answer.get("kind") == "quoted":
         st.info(
-            "The model's own answer could not be checked against the sources, so here is the passage "
-            "that answers it, quoted word for word:",
+            "Quoted from the source, word for word: the model's own answer could not be verified "
+            "against the documents, but this passage answers the question.",
             icon=":material/format_quote:",
         )
         st.markdown(escape_md(answer.get("answer", "")))

@@ -269,3 +269,14 @@ def test_citations_after_the_full_stop_stay_with_their_sentence() -> None:
     ]
     checks = check_answer("Employees accrue 1.5 vacation days per month. [1]", HITS)
     assert len(checks) == 1 and checks[0].supported and checks[0].cited
+
+
+def test_a_list_item_the_sources_lack_is_left_out_and_reported() -> None:
+    hits = [hit(1, "Coverage\nPerksPlus covers gym memberships, yoga classes and fitness equipment.")]
+    gen = Scripted(
+        "PerksPlus covers gym memberships, yoga classes, fitness equipment and food supplements [1]."
+    )
+    answer = Answerer(FixedRetriever(hits), gen).ask("What is covered?", filters=FILTERS, principal=ME)
+    assert answer.kind == "generated"
+    assert answer.text == "PerksPlus covers gym memberships, yoga classes, fitness equipment [1]."
+    assert answer.unsupported_sentences == ("food supplements",)

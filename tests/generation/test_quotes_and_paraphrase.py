@@ -102,3 +102,16 @@ def test_paraphrase_is_supported_but_changed_numbers_and_new_claims_are_not(embe
     assert not strict.supported  # the key-term rule alone misses the paraphrase
     assert not checker.check("Staff may claim as much as $2000 for fitness programs [1].", evidence).supported
     assert not checker.check("PerksPlus also pays for your holiday flights [1].", evidence).supported
+
+
+def test_a_list_item_is_never_quoted_against_its_lead_in(embed) -> None:  # type: ignore[no-untyped-def]
+    perks = (
+        "PerksPlus covers a wide range of fitness activities, including but not limited to:\n"
+        "• Gym memberships\n• Personal training sessions\n• Yoga and Pilates classes\n"
+        "There is also a list of things that are not covered under the program.\n"
+        "These include but are not limited to:\n• Non-fitness related expenses\n• Medical treatments"
+    )
+    answer = answerer(embed, [passage(1, perks, "PerksPlus", page=3)], "NOT_IN_SOURCES").ask(
+        "What fitness-related expenses are covered by PerksPlus?", filters=SearchFilters(), principal=ME
+    )
+    assert "Non-fitness" not in answer.text, answer.text

@@ -161,6 +161,7 @@ def _source_keys(message) -> list[str]:  # type: ignore[no-untyped-def]
     return [" ".join(t.split()) for t in labels + closest]
 
 
+@pytest.mark.timeout(2400)  # six answers of a 1.5B model on 2 cores
 def test_the_seven_steps_of_issue_10(demo: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 

@@ -181,7 +181,7 @@ def test_left_out_sentences_abstention_sources_and_quotes_render() -> None:
     assert any("Not covered by the knowledge base" in w.value for w in at.warning)
     assert "**Handbook** · p. 8" in text and "> Report safety concerns to your manager." in text
     assert "(/_kb/files/d1#page=8)" in text
-    assert any("quoted word for word" in i.value for i in at.info)
+    assert any("Quoted from the source" in i.value for i in at.info)
     assert at.expander[0].label == "[1] Benefit Options — p. 3"
 
 

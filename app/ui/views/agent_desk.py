@@ -60,8 +60,8 @@ with left:
 if (draft_clicked or regenerate) and not message.strip():
     st.warning("Paste the customer's message first.")
 elif draft_clicked or regenerate:
-    status = st.empty()
-    st.button("Stop", key="desk_stop", icon=":material/stop_circle:", help="Stop drafting")
+    status, stop = st.empty(), st.empty()
+    stop.button("Stop", key="desk_stop", icon=":material/stop_circle:", help="Stop drafting")
     status.caption("Drafting a reply from the sources…")
     with api_errors("Drafting"):
         events = api.chat_stream(
@@ -79,6 +79,7 @@ elif draft_clicked or regenerate:
         finally:
             events.close()
     status.empty()
+    stop.empty()
 
 draft = st.session_state.get(DRAFT)
 if draft is not None:
