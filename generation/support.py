@@ -33,9 +33,9 @@ class SupportConfig:
     ``window``: the key terms must be found within this many consecutive passage sentences (or one
     list with its lead-in), not scattered over the whole passage; None: anywhere in it."""
 
-    min_overlap: float = 0.5
+    min_overlap: float = 0.6
     min_similarity: float | None = 0.7
-    uncited_overlap: float = 0.6  # stricter: a marker the model did not write is added only on clear support
+    uncited_overlap: float = 0.7  # stricter: a marker the model did not write is added only on clear support
     window: int | None = 3
 
 
