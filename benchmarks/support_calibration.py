@@ -39,13 +39,10 @@ import numpy as np
 
 from benchmarks.answers_eval import FINANCE_QA, HETPQA_QA, _write
 from benchmarks.datasets import DATA, DEFAULT_SHARED, HETPQA_CORPUS, _datasets_dir
-from core.types import Hit
 from generation.answerer import Answerer
 from generation.evaluation import FixedHits, QAItem, _shown_checks
-from generation.replay import ReplayGenerator
+from generation.replay import ReplayGenerator, hits_from_trace, replay
 from generation.support import Evidence, SupportChecker, SupportConfig
-from retrieval.evaluation import EVAL_PRINCIPAL
-from retrieval.filters import SearchFilters
 
 DEV_CONTOSO = DATA / "dev_contoso_30.jsonl"
 DEV_HETPQA = DATA / "dev_hetpqa_20_plus_20_swapped.jsonl"
@@ -133,24 +130,6 @@ QUOTE_GRID = (None, 0.35, 0.4, 0.45, 0.5, 0.55)  # None: no quoted answers
 COVERAGE_GRID = (0.0, 0.25, 0.5)
 
 
-def _hit(n: int, row: dict[str, Any]) -> Hit:
-    text = row["text"]
-    return Hit(
-        chunk_id=f"trace-{n}",
-        document_id=row["document_id"],
-        kb="trace",
-        text=text,
-        source=row["source"],
-        title=row["title"],
-        page=row["page"],
-        heading_path=tuple(row["heading_path"]),
-        char_start=0,
-        char_end=len(text),
-        dense_score=row["dense_score"],
-        sparse_score=row["sparse_score"],
-    )
-
-
 _VECTORS: dict[str, np.ndarray] = {}
 
 
@@ -186,16 +165,11 @@ def replay_answers(
         quoting = replace(quoting, min_coverage=coverage)
     config = replace(answerer.config, support=support or answerer.config.support, quote=quoting)
     base = Answerer(FixedHits([]), ReplayGenerator(""), config, embed=_cached(answerer.embed))
-    rows = []
-    for report in reports:
-        for row in report["per_question"]:
-            hits = [_hit(n, h) for n, h in enumerate(row["trace"]["hits"], 1)]
-            item = QAItem(row["question"], row["gold"])
-            answer = base.using(retriever=FixedHits(hits), generator=ReplayGenerator(row["trace"]["raw"])).ask(
-                row.get("query") or row["question"], filters=SearchFilters(), principal=EVAL_PRINCIPAL,
-                scenario=report.get("scenario", "employee"),
-            )  # fmt: skip
-            rows.append((item, answer))
+    rows = [
+        (QAItem(row["question"], row["gold"]), replay(base, row, report.get("scenario", "employee")))
+        for report in reports
+        for row in report["per_question"]
+    ]
     answerable = [a for i, a in rows if i.answer is not None]
     unanswerable = [a for i, a in rows if i.answer is None]
     shown = [ok for _, a in rows if not a.abstained for _, ok in _shown_checks(a)]
@@ -327,8 +301,9 @@ def pair_scores(
     """(precision, recall) of "supported" on labelled (claim, passage, supports?) pairs."""
     said = []
     for claim, passage, label in rows:
-        hit = _hit(1, {"document_id": "d", "source": "s", "title": "", "page": None, "heading_path": [],
-                       "dense_score": None, "sparse_score": None, "text": passage})  # fmt: skip
+        [hit] = hits_from_trace({"hits": [{"document_id": "d", "source": "s", "title": "", "page": None,
+                                           "heading_path": [], "dense_score": None, "sparse_score": None,
+                                           "text": passage}]})  # fmt: skip
         vector = embed([claim])[0] if checker.config.min_similarity is not None else None
         said.append((checker.supports(claim, [1], Evidence([hit], embed), vector)[0], label))
     tp = sum(ok and label for ok, label in said)

@@ -163,7 +163,11 @@ def number_check(answer: Answer) -> tuple[int, int, int]:
     stated = missing = flagged = 0
     hits = list(answer.sources)
     unsupported = set(answer.unsupported_sentences)
-    for sentence in split_sentences(answer.text):
+    # a quote's numbers are its passage's; its label's page number is no claim
+    text = answer.text
+    if answer.kind == "quoted":
+        text = f"{answer.citations[0].snippet} [{answer.citations[0].n}]"
+    for sentence in split_sentences(text):
         numbers = numbers_in(_CITE.sub(" ", sentence))
         if not numbers:
             continue
