@@ -66,6 +66,25 @@ class AskHooks:
             self.on_stage(name)
 
 
+@dataclass(frozen=True)
+class Clock:
+    """When a question arrived: wall-clock and process CPU time (the CPU time is what a shared
+    machine's load does not inflate)."""
+
+    wall: float
+    cpu: float
+
+    @classmethod
+    def start(cls) -> Clock:
+        return cls(time.perf_counter(), time.process_time())
+
+    def ms(self) -> float:
+        return round((time.perf_counter() - self.wall) * 1000, 1)
+
+    def cpu_ms(self) -> float:
+        return round((time.process_time() - self.cpu) * 1000, 1)
+
+
 @dataclass
 class Reading:
     """The passages of one question, prepared for the model and for the checks."""
@@ -159,10 +178,9 @@ class Answerer:
         tone: str,
         task: str,
         hooks: AskHooks,
-        start: tuple[float, float],
+        clock: Clock,
     ) -> CheckedText:
-        """Generate, showing each sentence once it has passed the checks. ``start``: the question's
-        wall-clock and CPU start times, which the first-token timings count from."""
+        """Generate, showing each sentence once it has passed the checks (timed from ``clock``)."""
         messages = build_messages(
             reading.query, reading.hits, scenario=scenario, tone=tone, task=task,
             texts_shown=reading.shown_texts,
@@ -174,8 +192,8 @@ class Answerer:
             reading.evidence,
             on_piece=hooks.on_piece if task == "answer" else None,
             should_stop=hooks.should_stop,
-            started=start[0],
-            started_cpu=start[1],
+            started=clock.wall,
+            started_cpu=clock.cpu,
         )
         deltas = self.generator.stream(
             messages, max_tokens=self.config.max_tokens, temperature=self.config.temperature
@@ -210,25 +228,25 @@ class Answerer:
     ) -> Answer:
         """Answer ``question`` (or, with ``task="draft_reply"``, draft a reply to a customer message)."""
         hooks = hooks or AskHooks()
-        start, start_cpu = time.perf_counter(), time.process_time()
+        clock = Clock.start()
         timings: dict[str, float] = {}
         if history:
             hooks.stage("condensing")
         query = self.condense(question, history)
         hooks.stage("searching")
         hits = self.retrieve(query, filters, principal)
-        timings["retrieval_ms"] = _ms(start)
+        timings["retrieval_ms"] = clock.ms()
         if not hits:
-            return self._fallback(query, hits, None, task, tone, timings, start)
+            return self._fallback(query, hits, None, task, tone, timings, clock)
         if not self.has_evidence(hits):  # not worth the model's time; a passage may still answer
             hooks.stage("checking")
-            return self._fallback(query, hits, self.read(query, hits), task, tone, timings, start)
+            return self._fallback(query, hits, self.read(query, hits), task, tone, timings, clock)
         hooks.stage("reading")
         reading = self.read(query, hits)
-        timings["reading_ms"] = _ms(start) - timings["retrieval_ms"]
+        timings["reading_ms"] = clock.ms() - timings["retrieval_ms"]
         hooks.stage("writing")
-        written = self.write(reading, scenario, tone, task, hooks, (start, start_cpu))
-        timings.update(_stream_timings(written, start, self.generator))
+        written = self.write(reading, scenario, tone, task, hooks, clock)
+        timings.update(_stream_timings(written, clock, self.generator))
         if self.usable(written, task):
             text = written.text
             notice = ""
@@ -240,14 +258,14 @@ class Answerer:
                 citations=tuple(build_citations(split_sentences(text), hits)),
                 unsupported_sentences=tuple(written.unsupported),
                 sources=tuple(hits),
-                timings={**timings, "total_ms": _ms(start)},
+                timings={**timings, "total_ms": clock.ms()},
                 query=query,
                 removed_citations=written.removed_citations,
                 kind="generated",
                 notice=notice,
             )
         hooks.stage("checking")
-        return self._fallback(query, hits, reading, task, tone, timings, start, written)
+        return self._fallback(query, hits, reading, task, tone, timings, clock, written)
 
     def _fallback(
         self,
@@ -257,7 +275,7 @@ class Answerer:
         task: str,
         tone: str,
         timings: dict[str, float],
-        start: float,
+        clock: Clock,
         written: CheckedText | None = None,
     ) -> Answer:
         """Nothing the model wrote could be shown: a quote from a passage that answers, else an
@@ -270,7 +288,8 @@ class Answerer:
             text = self._quote_text(found, hits)
             hit = hits[found.n - 1]
             citation = _quote_citation(found, hit)
-            timings = {**timings, "first_shown_ms": _ms(start), "total_ms": _ms(start)}
+            shown = {"first_shown_ms": clock.ms(), "first_shown_cpu_ms": clock.cpu_ms()}
+            timings = {**timings, **shown, "total_ms": shown["first_shown_ms"]}
             return Answer(
                 text=text,
                 abstained=False,
@@ -292,7 +311,7 @@ class Answerer:
             citations=(),
             unsupported_sentences=unsupported,
             sources=tuple(hits),
-            timings={**timings, "total_ms": _ms(start)},
+            timings={**timings, "total_ms": clock.ms()},
             query=query,
             removed_citations=removed,
             kind="abstained",
@@ -329,15 +348,11 @@ def _quote_citation(found: Quote, hit: Hit) -> Citation:
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
 
-def _ms(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000, 1)
-
-
-def _stream_timings(written: CheckedText, start: float, generator: Generator) -> dict[str, float]:
+def _stream_timings(written: CheckedText, clock: Clock, generator: Generator) -> dict[str, float]:
     out: dict[str, float] = {}
     if written.first_token_ms is not None:
         out["first_token_ms"] = written.first_token_ms
-        gen_s = (time.perf_counter() - start) - written.first_token_ms / 1000
+        gen_s = (time.perf_counter() - clock.wall) - written.first_token_ms / 1000
         tokens = generator.count_tokens(written.raw) if written.raw else 0
         out["tokens_per_s"] = round(tokens / gen_s, 2) if gen_s > 0 else 0.0
     if written.first_shown_ms is not None:

@@ -260,7 +260,7 @@ def evaluate_answers(
         if timings.get("first_token_ms"):
             first_tokens.append(timings["first_token_ms"])
             tps.append(timings.get("tokens_per_s", 0.0))
-        if timings.get("first_shown_ms") and answer.kind == "generated":
+        if timings.get("first_shown_ms"):  # the first checked sentence, or the quote
             first_shown.append(timings["first_shown_ms"])
             cpu_first_shown.append(timings.get("first_shown_cpu_ms", 0.0))
         if timings.get("first_token_cpu_ms"):
