@@ -113,7 +113,7 @@ class Settings(BaseSettings):
         "with this cosine or more (calibrated on the dev sets; docs/benchmarks.md); 1.01 disables.",
     )
     answer_quote_similarity: float = Field(
-        default=0.4,
+        default=0.35,
         description="A passage sentence this close to the question may be quoted as the answer when "
         "the model's answer cannot be verified (calibrated to keep abstaining on unanswerable ones).",
     )

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.text_tokenize import tokenize
-from generation.context import is_heading
 from generation.sentences import LIST_ITEM, numbers_in
 from generation.support import Embed, Evidence, content_terms
 
@@ -36,7 +35,7 @@ _SPECIFIC = re.compile(r"\b(?:[A-Z][A-Za-z0-9&.\-]*[A-Z0-9][A-Za-z0-9&.\-]*|[A-Z
 class QuoteConfig:
     """When a passage may be quoted as the answer."""
 
-    min_similarity: float = 0.4  # best sentence ↔ the question's aspect (cosine)
+    min_similarity: float = 0.35  # best sentence ↔ the question's aspect (cosine)
     min_coverage: float = 0.25  # share of the question's key terms in the passage and its title
     max_sentences: int = 3
     max_words: int = 70
@@ -115,7 +114,7 @@ class ExtractiveAnswerer:
         lead = _lead_in(units, top)
         # "Non-fitness related expenses" reads like an answer to "which fitness expenses are covered?"
         # until its list's lead-in says these are *not* covered: a quote never flips the question.
-        if _negated(" ".join(units[i] for i in lead)) != _negated(question):
+        if lead and _negated(" ".join(units[i] for i in [*lead, top])) != _negated(question):
             return None
         chosen = [*lead, top]
         words = sum(len(units[i].split()) for i in chosen)
@@ -158,7 +157,7 @@ def _lead_in(units: list[str], i: int) -> list[int]:
 
 
 def _is_heading(unit: str) -> bool:
-    """Headings, heading-path lines ("Benefits > Dental") and lead-ins ("These include:") say
-    nothing quotable on their own."""
+    """Heading-path lines ("Benefits > Dental"), lead-ins ("These include:") and single words say
+    nothing quotable on their own (a short phrase may: "sturdy wood construction")."""
     text = unit.strip()
-    return is_heading(text) or " > " in text or text.endswith(":")
+    return " > " in text or text.endswith(":") or len(text.split()) <= 1
