@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.text_tokenize import tokenize
-from generation.sentences import LIST_ITEM, numbers_in
+from generation.sentences import LIST_ITEM, is_title_case, numbers_in
 from generation.support import Embed, Evidence, content_terms
 
 _QUESTION_WORDS = frozenset(
@@ -157,7 +157,7 @@ def _lead_in(units: list[str], i: int) -> list[int]:
 
 
 def _is_heading(unit: str) -> bool:
-    """Heading-path lines ("Benefits > Dental"), lead-ins ("These include:") and single words say
-    nothing quotable on their own (a short phrase may: "sturdy wood construction")."""
+    """Heading-path lines ("Benefits > Dental"), titles, lead-ins ("These include:") and single
+    words say nothing quotable on their own (a short phrase may: "sturdy wood construction")."""
     text = unit.strip()
-    return " > " in text or text.endswith(":") or len(text.split()) <= 1
+    return " > " in text or text.endswith(":") or len(text.split()) <= 1 or is_title_case(text)

@@ -57,6 +57,16 @@ def strip_phantoms(text: str, n_sources: int) -> tuple[str, int]:
 _CITING_WORDS = re.compile(r"\b(?:sources?|see|and|cited|references?|from)\b", re.I)
 
 
+def is_title_case(text: str) -> bool:
+    """A title or heading line ("PerksPlus Health and Wellness Reimbursement Program for"): no
+    closing punctuation and most of its longer words capitalised."""
+    stripped = text.strip()
+    if not stripped or stripped[-1] in ".!?":
+        return False
+    words = [w for w in re.findall(r"[^\W\d_]+", stripped)[1:] if len(w) > 3]
+    return bool(words) and sum(w[0].isupper() for w in words) / len(words) >= 0.5
+
+
 def is_bare_citation(text: str) -> bool:
     """A stray "[1], [2]" or "Sources: [1] and [2]." with no words of its own."""
     return not _CITING_WORDS.sub("", CITE.sub("", text)).strip(" .,;:()")

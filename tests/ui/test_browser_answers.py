@@ -135,14 +135,17 @@ def _ask(page, question: str) -> str:  # type: ignore[no-untyped-def]
     box = page.get_by_placeholder("Ask a question about the knowledge base…")
     box.fill(question)
     box.press("Enter")
-    answered = page.locator('[data-testid="stChatMessage"]').filter(has_text=re.compile(r"Answered in \d"))
-    before = answered.count()
     page.wait_for_function(
-        f"() => [...document.querySelectorAll('[data-testid=\"stChatMessage\"]')]"
-        f".filter(m => /Answered in \\d/.test(m.innerText)).length > {before}",
+        """(q) => {
+          const ms = [...document.querySelectorAll('[data-testid="stChatMessage"]')];
+          if (ms.length < 2) return false;
+          const [asked, answer] = ms.slice(-2);
+          return asked.innerText.includes(q) && /Answered in \\d/.test(answer.innerText);
+        }""",
+        arg=question,
         timeout=ANSWER_MS,
     )
-    return str(answered.last.inner_text())
+    return str(page.locator('[data-testid="stChatMessage"]').last.inner_text())
 
 
 def _never_withdrawn(page, final: str) -> list[str]:  # type: ignore[no-untyped-def]
@@ -183,7 +186,8 @@ def test_the_seven_steps_of_issue_10(demo: str) -> None:
             page.screenshot(path=ARTIFACTS / "01-perksplus-covered.png", full_page=True)
             link = page.locator('a[href*="/_kb/files/"]').first
             expect(link).to_have_attribute("href", re.compile(r"^/_kb/files/\w+#page=\d+$"))
-            original = page.request.get(demo + str(link.get_attribute("href")).split("#")[0])
+            href = str(link.get_attribute("href"))
+            original = page.request.get(demo + href.split("#")[0])
             assert original.status == 200 and original.headers["content-type"] == "application/pdf"
 
             # 2. a claim the documents do not make is never shown
@@ -225,6 +229,19 @@ def test_the_seven_steps_of_issue_10(demo: str) -> None:
             assert _source_keys(first_answer) == live_sources
             page.screenshot(path=ARTIFACTS / "06-history-reopened.png", full_page=True)
 
+            # while waiting: the elapsed time shows, and Stop ends the answer (nothing is saved)
+            page.get_by_role("button", name="New conversation").click()
+            box = page.get_by_placeholder("Ask a question about the knowledge base…")
+            box.fill("What does the employee handbook say about workplace safety?")
+            box.press("Enter")
+            expect(page.get_by_text(re.compile(r"(Searching|Reading|Writing).*… \d+ s"))).to_be_visible()
+            page.screenshot(path=ARTIFACTS / "08-waiting-elapsed-and-stop.png", full_page=True)
+            history_before = page.locator('[data-testid="stSidebar"] button').count()
+            page.get_by_role("button", name="Stop").click()
+            expect(page.get_by_text(re.compile(r"Stopped"))).to_be_visible()
+            page.screenshot(path=ARTIFACTS / "09-stopped.png", full_page=True)
+            assert page.locator('[data-testid="stSidebar"] button').count() == history_before
+
             # 7. refresh and a new tab stay signed in, without a token in the URL; sign-out ends it
             page.reload()
             page.get_by_role("button", name="Sign out").wait_for()
@@ -238,7 +255,7 @@ def test_the_seven_steps_of_issue_10(demo: str) -> None:
             expect(page.get_by_role("textbox", name="Username")).to_be_visible()
             page.reload()
             expect(page.get_by_role("textbox", name="Username")).to_be_visible()
-            assert page.request.get(demo + str(link.get_attribute("href") or "/_kb/files/x")).status == 401
+            assert page.request.get(demo + href.split("#")[0]).status == 401  # signed out: no file
 
             # 5. the agent's draft: copy-ready, no internal notice inside, the notice beside it
             _sign_in(page, "agent")
