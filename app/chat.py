@@ -7,23 +7,23 @@ may read; stored history is re-checked against current permissions when it is re
 from __future__ import annotations
 
 import json
-import queue
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 
 from app.accounts import Caller
+from app.chat_stream import AnswerStream
 from app.context import AppContext
 from core.db import Conversation, DocumentRow, Feedback, KnowledgeBase, Message, User, utcnow
 from core.errors import NotFoundError
-from core.types import Answer, Principal
+from core.types import Answer, Citation, Principal
+from generation.answerer import AskHooks
 from retrieval.filters import SearchFilters, can_read, can_read_kb
 
 HISTORY_TURNS = 6  # earlier turns given to the follow-up condenser
-DRAFT_PREFIX = "Draft a reply to this customer message:\n\n"
+TIMINGS = ("retrieval_ms", "first_token_ms", "first_shown_ms", "total_ms", "tokens_per_s")
 REDACTED = "[hidden: this answer cited documents you can no longer read]"
 
 
@@ -49,38 +49,33 @@ class PreparedChat:
     conversation_id: str | None = None
 
 
+def _citation_json(c: Citation) -> dict[str, Any]:
+    return {
+        "n": c.n,
+        "document_id": c.document_id,
+        "kb": c.kb,
+        "source": c.source,
+        "title": c.title,
+        "page": c.page,
+        "section": c.section,
+        "snippet": c.snippet,
+        "char_start": c.char_start,
+        "char_end": c.char_end,
+        "ocr_confidence": c.ocr_confidence,
+    }
+
+
 def answer_payload(answer: Answer) -> dict[str, Any]:
     """The JSON shape of a checked answer (docs/api.md: ChatAnswer without the ids)."""
     return {
         "answer": answer.text,
         "abstained": answer.abstained,
-        "citations": [
-            {
-                "n": c.n,
-                "document_id": c.document_id,
-                "kb": c.kb,
-                "source": c.source,
-                "title": c.title,
-                "page": c.page,
-                "section": c.section,
-                "snippet": c.snippet,
-                "char_start": c.char_start,
-                "char_end": c.char_end,
-                "ocr_confidence": c.ocr_confidence,
-            }
-            for c in answer.citations
-        ],
+        "kind": answer.kind,
+        "notice": answer.notice,
+        "citations": [_citation_json(c) for c in answer.citations],
         "unsupported_sentences": list(answer.unsupported_sentences),
-        "closest_sources": [
-            {"document_id": h.document_id, "source": h.source, "title": h.title, "page": h.page}
-            for h in answer.sources
-        ]
-        if answer.abstained
-        else [],
-        "timings": {
-            key: answer.timings.get(key)
-            for key in ("retrieval_ms", "first_token_ms", "total_ms", "tokens_per_s")
-        },
+        "closest_sources": [_citation_json(c) for c in answer.closest],
+        "timings": {key: answer.timings.get(key) for key in TIMINGS},
     }
 
 
@@ -139,17 +134,18 @@ class ChatService:
         scenario = scenario or bases[0].scenario
         return PreparedChat(caller, req, kbs, scenario, history, req.conversation_id)
 
-    def run(self, prepared: PreparedChat, on_token: Callable[[str], None] | None = None) -> dict[str, Any]:
+    def run(self, prepared: PreparedChat, hooks: AskHooks | None = None) -> dict[str, Any]:
+        """Answer a prepared request (``hooks`` receive shown pieces and stages), then save it."""
         req = prepared.request
-        question = DRAFT_PREFIX + req.question if req.mode == "draft_reply" else req.question
         answer = self.ctx.answerer.ask(
-            question,
+            req.question,
             filters=SearchFilters(kbs=tuple(prepared.kbs)),
             principal=prepared.caller.principal(),
             scenario=prepared.scenario,
             tone=req.tone,
+            task=req.mode,
             history=prepared.history[-2 * HISTORY_TURNS :] or None,
-            on_token=on_token,
+            hooks=hooks,
         )
         payload = {"question": req.question, **answer_payload(answer)}
         if self.on_answer:
@@ -160,24 +156,11 @@ class ChatService:
             payload = {"conversation_id": None, "message_id": None, **payload}
         return payload
 
-    def stream(
+    def start(
         self, prepared: PreparedChat, error_body: Callable[[BaseException], dict[str, Any]]
-    ) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(event, data) pairs: ``token`` deltas while the model writes, then ``answer`` or ``error``."""
-        events: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
-
-        def work() -> None:
-            try:
-                result = self.run(prepared, on_token=lambda delta: events.put(("token", {"delta": delta})))
-                events.put(("answer", result))
-            except BaseException as exc:  # reported to the client as an error event
-                events.put(("error", error_body(exc)))
-            finally:
-                events.put(None)
-
-        threading.Thread(target=work, name="kb-chat", daemon=True).start()
-        while (item := events.get()) is not None:
-            yield item
+    ) -> AnswerStream:
+        """Start answering in the background; read its events, and cancel it if the asker leaves."""
+        return AnswerStream(lambda hooks: self.run(prepared, hooks), error_body)
 
     # ------------------------------------------------------------------ conversations
     def _own_conversation(self, caller: Caller, conversation_id: str) -> Conversation:
@@ -192,7 +175,12 @@ class ChatService:
             rows = session.scalars(
                 select(Message).where(Message.conversation_id == conversation_id).order_by(Message.created_at)
             ).all()
-            return [{"role": m.role, "content": m.content} for m in rows]
+            # An abstention says nothing about the topic: the condenser would only be misled by it.
+            return [
+                {"role": m.role, "content": m.content}
+                for m in rows
+                if not (m.answer and m.answer.get("abstained"))
+            ]
 
     def _save(self, prepared: PreparedChat, payload: dict[str, Any]) -> dict[str, Any]:
         caller, req = prepared.caller, prepared.request
@@ -230,7 +218,12 @@ class ChatService:
             messages = session.scalars(
                 select(Message).where(Message.conversation_id == conv.id).order_by(Message.created_at)
             ).all()
-        cited = {c["document_id"] for m in messages if m.answer for c in m.answer.get("citations", [])}
+        cited = {
+            c["document_id"]
+            for m in messages
+            if m.answer
+            for c in [*m.answer.get("citations", []), *m.answer.get("closest_sources", [])]
+        }
         readable = self.readable_documents(cited, caller.principal())
         out = []
         for m in messages:

@@ -52,7 +52,7 @@ def serve(
     from app.api.main import create_app
 
     settings = load_settings()
-    app = create_app(settings)
+    app = create_app(settings, warm_up=True)
     if not app.state.services.accounts.has_admin():
         err.print(
             "[yellow]no admin account yet:[/yellow] create one with `kb users create-admin --username NAME`"

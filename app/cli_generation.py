@@ -16,35 +16,43 @@ from app.context import AppContext
 from core.errors import KBError
 from core.settings import load_settings
 from core.types import Answer
+from generation.answerer import AskHooks
 from retrieval.filters import SearchFilters
 
 err = Console(stderr=True, soft_wrap=True)
 
 
 def ask(
-    question: Annotated[str, typer.Argument(help="The question.")],
+    question: Annotated[str, typer.Argument(help="The question (or, with --draft, the customer's message).")],
     kb: Annotated[list[str], typer.Option("--kb", help="Knowledge base (repeatable).")],
     scenario: Annotated[
         str, typer.Option(help="employee | customer_service | finance | retail")
     ] = "employee",
-    tone: Annotated[str, typer.Option(help="friendly | formal | concise (customer_service)")] = "friendly",
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Draft a reply to a customer's message instead of answering.")
+    ] = False,
+    tone: Annotated[str, typer.Option(help="friendly | formal | concise (reply drafts)")] = "friendly",
     user: Annotated[str | None, typer.Option("--user")] = None,
     group: Annotated[list[str] | None, typer.Option("--group")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Answer a question from the knowledge base with checked citations (streams to the terminal)."""
+    """Answer a question from the knowledge base. Streams only sentences that passed the citation
+    checks; what is printed is never withdrawn."""
     ctx = AppContext(load_settings())
     filters = SearchFilters(kbs=tuple(kb))
     out = Console()
-    on_token = None if as_json else (lambda delta: out.print(delta, end="", markup=False, highlight=False))
+    hooks = AskHooks(
+        on_piece=None if as_json else (lambda p: out.print(p.delta, end="", markup=False, highlight=False))
+    )
     try:
         answer = ctx.answerer.ask(
             question,
             filters=filters,
             principal=principal_from_flags(user, group),
-            scenario=scenario,
+            scenario="customer_service" if draft else scenario,
             tone=tone,
-            on_token=on_token,
+            task="draft_reply" if draft else "answer",
+            hooks=hooks,
         )
     except (KBError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}")
@@ -52,18 +60,20 @@ def ask(
     if as_json:
         sys.stdout.write(json.dumps(answer_payload(answer), ensure_ascii=False) + "\n")
         return
+    if answer.kind != "generated":  # a quote or an abstention comes whole, once the model is done
+        out.print(answer.text, markup=False, highlight=False)
     out.print()
-    if answer.abstained:
-        out.print(f"\n[yellow]{answer.text}[/yellow]")
-        for hit in answer.sources:
-            out.print(f"  - {hit.title} ({hit.source}{', p.' + str(hit.page) if hit.page else ''})")
-        return
-    out.print("\n[bold]Final answer[/bold] (after citation checks):\n" + answer.text)
+    if answer.notice:
+        err.print(f"[yellow]{answer.notice}[/yellow]", markup=True, highlight=False)
     for c in answer.citations:
         where = f"p.{c.page}" if c.page else (c.section or "")
         out.print(f'[{c.n}] {c.title} ({c.source} {where}): "{c.snippet[:160]}"', markup=False)
+    if answer.abstained:
+        for c in answer.closest:
+            where = f", p.{c.page}" if c.page else ""
+            out.print(f'  - {c.title} ({c.source}{where}): "{c.snippet[:120]}"', markup=False)
     for sentence in answer.unsupported_sentences:
-        out.print(f"[red]unsupported:[/red] {sentence}")
+        err.print(f"[dim]left out (not supported by the sources):[/dim] {sentence}", highlight=False)
 
 
 @eval_app.command("answers")
@@ -93,8 +103,8 @@ def eval_answers(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Answer quality, citation support, abstention and timing over a Q&A file."""
-    from generation.answerer import Answerer
     from generation.evaluation import FixedHits, QAItem, evaluate_answers, gold_hits, read_qa
+    from generation.replay import RecordingGenerator
     from retrieval.evaluation import EVAL_PRINCIPAL
 
     if context not in ("retrieved", "gold"):
@@ -108,12 +118,15 @@ def eval_answers(
         err.print(f"[red]error:[/red] {len(missing)} questions lack metadata {keys}: {missing[0]!r}")
         raise typer.Exit(2)
 
+    recorder = RecordingGenerator(ctx.generator)
+
     def ask_item(item: QAItem) -> Answer:
         filters = SearchFilters(kbs=tuple(kb), metadata={k: item.metadata[k] for k in keys})
-        answerer = ctx.answerer
+        answerer = ctx.answerer.using(generator=recorder)
         if context == "gold":
             hits = gold_hits(item, kb[0], ctx.embedder.embed)
-            answerer = Answerer(FixedHits(hits), ctx.generator, ctx.answerer.config)
+            answerer = answerer.using(retriever=FixedHits(hits))
+        recorder.last = ""
         return answerer.ask(item.question, filters=filters, principal=EVAL_PRINCIPAL, scenario=scenario)
 
     try:
@@ -122,6 +135,7 @@ def eval_answers(
             ask_item=ask_item,
             embed=ctx.embedder.embed,
             progress=lambda done, total: err.print(f"\r{done}/{total}", end=""),
+            raw_text=lambda: recorder.last,
         )
     except (KBError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}")

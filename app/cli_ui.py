@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-UI_MAIN = Path(__file__).resolve().parent / "ui" / "main.py"
+# The UI's web server: the Streamlit pages plus its own session-cookie and file routes.
+UI_SERVER = Path(__file__).resolve().parent / "ui" / "server.py"
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
 
@@ -23,7 +24,7 @@ def streamlit_command(host: str, port: int) -> list[str]:
         "-m",
         "streamlit",
         "run",
-        str(UI_MAIN),
+        str(UI_SERVER),
         "--server.address",
         host,
         "--server.port",

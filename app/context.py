@@ -120,11 +120,30 @@ class AppContext:
         )
 
     @cached_property
+    def condenser(self):  # type: ignore[no-untyped-def]
+        """The generator that rewrites follow-up questions. For llama.cpp a second context on the same
+        (memory-mapped) model, so condensing never evicts the answer prompt's cached prefix."""
+        from generation.backends.llamacpp import LlamaCppGenerator
+
+        if isinstance(self.generator, LlamaCppGenerator):
+            return self.generator.sibling(n_ctx=2048)
+        return self.generator
+
+    @cached_property
     def answerer(self):  # type: ignore[no-untyped-def]
         from generation.answerer import AnswerConfig, Answerer
+        from generation.extractive import QuoteConfig
+        from generation.support import SupportConfig
 
         s = self.settings
         config = AnswerConfig(
-            k=s.answer_k, min_evidence=s.answer_min_evidence, max_tokens=s.answer_max_tokens
+            k=s.answer_k,
+            min_evidence=s.answer_min_evidence,
+            max_tokens=s.answer_max_tokens,
+            context_tokens=s.answer_context_tokens,
+            support=SupportConfig(min_similarity=s.answer_support_similarity),
+            quote=QuoteConfig(min_similarity=s.answer_quote_similarity),
         )
-        return Answerer(self.retriever, self.generator, config)
+        return Answerer(
+            self.retriever, self.generator, config, embed=self.embedder.embed, condenser=self.condenser
+        )

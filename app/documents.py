@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from core.catalog import base_ref
-from core.db import Database, DocumentRow, KnowledgeBase, utcnow
+from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase, utcnow
 from core.errors import NotFoundError
 from core.stores.registry import SearchBackends
 from core.types import Principal
 from retrieval.filters import can_read, can_read_kb
+
+
+@dataclass(frozen=True)
+class OriginalFile:
+    """What ``GET /documents/{id}/file`` sends: a file on disk, or (for one record of a multi-record
+    file such as corpus.jsonl, whose other records are other documents) the record's own text."""
+
+    filename: str
+    media_type: str
+    path: Path | None = None
+    text: str | None = None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class DocumentService:
@@ -78,3 +101,28 @@ class DocumentService:
             "tags": list(doc.scenario_tags or []),
         }
         return doc.kb_id, inputs
+
+    def original(self, doc: DocumentRow) -> OriginalFile:
+        """The document's original, as ingested; 404 when the stored file is gone or has changed
+        since (serving different bytes than the cited ones would mislead)."""
+        meta = doc.meta or {}
+        stored = meta.get("file_path")
+        name = Path(doc.source.split("#", 1)[0]).name or f"{doc.id}.txt"
+        if doc.external_id:  # one record of a multi-record file: its own text only
+            with self.db.session() as session:
+                texts = session.scalars(
+                    select(ChunkRow.text).where(ChunkRow.document_id == doc.id).order_by(ChunkRow.position)
+                ).all()
+            filename = f"{Path(name).stem}-{doc.external_id}.txt"
+            return OriginalFile(filename, "text/plain", text="\n\n".join(texts))
+        path = Path(stored) if stored else None
+        if path is None or not path.is_file():
+            raise NotFoundError(f"the original file of document {doc.id} is no longer stored; re-upload it")
+        if meta.get("file_hash") and _sha256(path) != meta["file_hash"]:
+            raise NotFoundError(
+                f"the stored file of document {doc.id} changed after it was indexed; re-ingest it"
+            )
+        media = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if media.startswith("text/") or name.endswith((".md", ".csv", ".json", ".jsonl")):
+            media = "text/plain"  # shown as text, never rendered as a page of the API's origin
+        return OriginalFile(name, media, path=path)

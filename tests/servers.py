@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 
 
 def free_port() -> int:
@@ -40,3 +42,18 @@ def stop(process: subprocess.Popen, timeout: float = 20) -> None:  # type: ignor
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def serve_in_thread(app: object, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+    """An ASGI app served by uvicorn on 127.0.0.1:``port`` in a daemon thread, once it is up."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)  # type: ignore[arg-type]
+    )
+    thread = threading.Thread(target=server.run, name="kb-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive(), "the server thread died while starting"
+        assert time.monotonic() < deadline, "the server did not start in 30 s"
+        time.sleep(0.05)
+    return server, thread

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,11 +23,14 @@ Sign in with `POST /auth/login` (or create an API token with `POST /me/tokens`) 
 """
 
 
-def create_app(settings: Settings, context: AppContext | None = None, *, run_jobs: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings, context: AppContext | None = None, *, run_jobs: bool = True, warm_up: bool = False
+) -> FastAPI:
     """The API over ``context`` (built from ``settings`` when not given; migrations run first).
 
     ``run_jobs=False`` leaves queued ingestion jobs to another process (or to a test that calls
-    ``app.state.services.jobs.run_next()`` itself)."""
+    ``app.state.services.jobs.run_next()`` itself). ``warm_up`` loads the models in the background
+    at start-up, so the first question does not wait for them."""
     ctx = context or AppContext(settings)
     ctx.check_backends()  # a backend whose extra is missing or whose engine is down fails here, by name
     services = Services(ctx)
@@ -37,6 +41,8 @@ def create_app(settings: Settings, context: AppContext | None = None, *, run_job
             services.jobs.start()
         else:
             services.jobs.recover()
+        if warm_up:
+            threading.Thread(target=_warm_up, args=(ctx,), name="kb-warm-up", daemon=True).start()
         yield
         services.jobs.stop()
 
@@ -49,3 +55,10 @@ def create_app(settings: Settings, context: AppContext | None = None, *, run_job
     for module in (routes_ops, routes_accounts, routes_kb, routes_chat, routes_admin, routes_openai):
         app.include_router(module.router)
     return app
+
+
+def _warm_up(ctx: AppContext) -> None:
+    try:
+        ctx.answerer.warm_up()
+    except Exception:  # the first question will load the models (and report what fails) instead
+        log.exception("warming up the answer models failed")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from app.accounts import Caller
 from app.api.deps import CallerDep, ServicesDep
@@ -74,14 +75,20 @@ def _chat_request(body: ChatIn, caller: Caller) -> ChatRequest:
     tags=["chat"],
     responses={200: {"content": {"text/event-stream": {}}, "description": "ChatOut, or events when stream"}},
 )
-def chat(body: ChatIn, caller: CallerDep, svc: ServicesDep) -> Any:
+def chat(body: ChatIn, request: Request, caller: CallerDep, svc: ServicesDep) -> Any:
     prepared = svc.chat.prepare(caller, _chat_request(body, caller))  # 4xx before any streaming
     if not body.stream:
         return svc.chat.run(prepared)
 
-    def events() -> Iterator[str]:
-        for event, data in svc.chat.stream(prepared, problem_body):
-            yield sse(event, data)
+    async def events() -> AsyncIterator[str]:
+        answer = svc.chat.start(prepared, problem_body)
+        try:
+            while (item := await run_in_threadpool(answer.next_event)) is not None:
+                if await request.is_disconnected():  # Stop pressed, tab closed: stop the model
+                    break
+                yield sse(*item)
+        finally:  # the client left (Stop button, closed tab): stop the model too
+            answer.cancel()
 
     return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
 

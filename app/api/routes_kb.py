@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shutil
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi.responses import FileResponse
 
 from app.api.deps import AdminDep, CallerDep, ServicesDep
 from app.api.problems import PayloadTooLarge, UnsupportedMedia
@@ -13,7 +15,7 @@ from app.api.schemas import DocumentOut, DocumentPatch, JobOut, KbIn, KbMigrateI
 from app.api.services import Services
 from app.uploads import UploadRejected, UploadStore
 from core.db import DocumentRow, IngestionJob
-from core.errors import ConflictError
+from core.errors import ConflictError, NotFoundError
 from core.types import EVERYONE
 from retrieval.filters import can_read_kb
 
@@ -105,6 +107,39 @@ def list_documents(name: str, caller: CallerDep, svc: ServicesDep) -> list[Docum
 @router.get("/documents/{doc_id}", response_model=DocumentOut, tags=["documents"])
 def get_document(doc_id: str, caller: CallerDep, svc: ServicesDep) -> DocumentOut:
     return _document_out(*svc.documents.readable(doc_id, caller.principal()))
+
+
+@router.get(
+    "/documents/{doc_id}/file",
+    tags=["documents"],
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "The original file"}},
+)
+def get_document_file(doc_id: str, caller: CallerDep, svc: ServicesDep) -> Response:
+    """The original file, inline (a PDF opens at ``#page=N``); 404 unless the caller may read it."""
+    try:
+        doc, kb_name = svc.documents.readable(doc_id, caller.principal())
+    except NotFoundError:
+        svc.audit.record(caller.username, "document.file", doc_id, "denied")
+        raise
+    original = svc.documents.original(doc)
+    svc.audit.record(caller.username, "document.file", doc_id, kb=kb_name, source=doc.source)
+    headers = {"X-Content-Type-Options": "nosniff"}
+    if original.media_type != "application/pdf":  # a sandboxed PDF would not open in Chromium's viewer
+        headers["Content-Security-Policy"] = "sandbox"
+    if original.path is not None:
+        return FileResponse(
+            original.path,
+            media_type=original.media_type,
+            filename=original.filename,
+            content_disposition_type="inline",
+            headers=headers,
+        )
+    disposition = f"inline; filename*=UTF-8''{quote(original.filename)}"
+    return Response(
+        original.text or "",
+        media_type="text/plain; charset=utf-8",
+        headers={**headers, "Content-Disposition": disposition},
+    )
 
 
 @router.patch("/documents/{doc_id}", response_model=DocumentOut, tags=["documents"])

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CallerDep, ServicesDep
 from app.api.problems import problem_body
@@ -66,10 +67,10 @@ def _split(messages: list[OAMessage]) -> tuple[str, list[dict[str, str]]]:
 
 
 @router.post("/chat/completions")
-def chat_completions(body: OAChatIn, caller: CallerDep, svc: ServicesDep) -> Any:
+def chat_completions(body: OAChatIn, request: Request, caller: CallerDep, svc: ServicesDep) -> Any:
     question, history = _split(body.messages)
-    request = ChatRequest(question=question, kbs=[body.model], history=history, persist=False)
-    prepared = svc.chat.prepare(caller, request)
+    ask = ChatRequest(question=question, kbs=[body.model], history=history, persist=False)
+    prepared = svc.chat.prepare(caller, ask)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     if not body.stream:
@@ -89,6 +90,7 @@ def chat_completions(body: OAChatIn, caller: CallerDep, svc: ServicesDep) -> Any
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
             "citations": result["citations"],
             "abstained": result["abstained"],
+            "kind": result["kind"],
             "unsupported_sentences": result["unsupported_sentences"],
         }
 
@@ -103,27 +105,34 @@ def chat_completions(body: OAChatIn, caller: CallerDep, svc: ServicesDep) -> Any
         }
         return f"data: {json.dumps(body_, ensure_ascii=False)}\n\n"
 
-    def events() -> Iterator[str]:
+    async def events() -> AsyncIterator[str]:
         yield chunk({"role": "assistant"})
         streamed = False
-        for event, data in svc.chat.stream(prepared, problem_body):
-            if event == "token":
-                streamed = True
-                yield chunk({"content": data["delta"]})
-            elif event == "answer":
-                if not streamed:  # abstained before the model ran: the abstention is the content
-                    yield chunk({"content": data["answer"]})
-                yield chunk(
-                    {},
-                    "stop",
-                    citations=data["citations"],
-                    abstained=data["abstained"],
-                    final_content=data["answer"],
-                    unsupported_sentences=data["unsupported_sentences"],
-                )
-            else:
-                error = {"error": {"message": data["detail"], "code": data["status"]}}
-                yield f"data: {json.dumps(error)}\n\n"
+        answer = svc.chat.start(prepared, problem_body)
+        try:
+            while (item := await run_in_threadpool(answer.next_event)) is not None:
+                if await request.is_disconnected():  # Stop pressed, tab closed: stop the model
+                    break
+                event, data = item
+                if event == "sentence":  # checked text only: it is never withdrawn
+                    streamed = True
+                    yield chunk({"content": data["delta"]})
+                elif event == "answer":
+                    if not streamed:  # a quote or an abstention: it is the whole content
+                        yield chunk({"content": data["answer"]})
+                    yield chunk(
+                        {},
+                        "stop",
+                        citations=data["citations"],
+                        abstained=data["abstained"],
+                        kind=data["kind"],
+                        unsupported_sentences=data["unsupported_sentences"],
+                    )
+                elif event == "error":
+                    error = {"error": {"message": data["detail"], "code": data["status"]}}
+                    yield f"data: {json.dumps(error)}\n\n"
+        finally:
+            answer.cancel()
         yield "data: [DONE]\n\n"
 
     return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)

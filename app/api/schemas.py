@@ -229,11 +229,18 @@ class ChatOut(BaseModel):
     conversation_id: str | None
     message_id: str | None
     question: str
-    answer: str
+    answer: str = Field(description="Only checked text: a draft never contains the internal notice.")
     abstained: bool
+    kind: Literal["generated", "quoted", "abstained"] = Field(
+        description="generated: the model's checked sentences; quoted: a passage's sentences verbatim; "
+        "abstained: not covered (for a customer draft, a holding reply)."
+    )
+    notice: str = Field(description="For the agent only, shown beside a draft, never inside it.")
     citations: list[CitationOut]
-    unsupported_sentences: list[str]
-    closest_sources: list[dict[str, Any]]
+    unsupported_sentences: list[str] = Field(description="The model's sentences left out, unsupported.")
+    closest_sources: list[CitationOut] = Field(
+        description="On abstention: the nearest passages, one per document and page, with a snippet."
+    )
     timings: dict[str, float | None]
 
 

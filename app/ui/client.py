@@ -11,7 +11,7 @@ Every failure becomes an ``ApiError`` whose ``detail`` a person can act on: the 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -257,8 +257,10 @@ class ApiClient:
         tone: str = "friendly",
         mode: str = "answer",
         conversation_id: str | None = None,
-    ) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Yields ``("token", {"delta"})`` while the model writes, then ``("answer", ChatAnswer)``.
+    ) -> Generator[tuple[str, dict[str, Any]], None, None]:
+        """Yields ``("progress", {"stage", "elapsed_ms"})`` while the answer is prepared,
+        ``("sentence", {"delta", "citations"})`` for each checked sentence, then ``("answer", ChatAnswer)``.
+        Closing the generator early closes the connection, which stops the answer on the server.
 
         An ``error`` event, an error status or a dropped connection raises ``ApiError``."""
         body = self._chat_body(question, kbs, scenario, tone, mode, conversation_id, True)

@@ -1,4 +1,4 @@
-"""The UI's entry point (``kb ui`` runs ``streamlit run`` on this file): sign-in, then the pages the
+"""The UI's pages (served by ``server.py``, which ``kb ui`` runs): sign-in, then the pages the
 signed-in user's role allows. Every page talks to the API over HTTP only (``KB_API_URL``)."""
 
 import sys
@@ -11,7 +11,7 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app.ui.session import current_user, show_flashes, sign_out  # noqa: E402
+from app.ui.session import current_user, run_cookie_script, show_flashes, sign_out  # noqa: E402
 
 ROLE_LABELS = {"admin": "Admin", "agent": "Support agent", "employee": "Employee"}
 
@@ -45,5 +45,6 @@ else:
         st.button("Sign out", on_click=sign_out, icon=":material/logout:", key="sign_out")
 
 page = st.navigation(pages)
+run_cookie_script()
 show_flashes()
 page.run()

@@ -2,35 +2,32 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import streamlit as st
 
 from app.ui.client import ApiClient, ApiError
 from app.ui.session import api_errors
+from app.ui.web_session import FILES_PATH
 
-UNSUPPORTED_TITLE = "Not supported by the cited sources"
 NOT_COVERED = "Not covered by the knowledge base"
 JOB_DONE = frozenset({"succeeded", "partial", "failed", "interrupted"})
 UNREADABLE = "unreadable"  # the job could not be read (deleted, no longer allowed): stop polling it
 POLL_SECONDS = 1.0
+STAGE_LABELS = {
+    "condensing": "Understanding your follow-up",
+    "searching": "Searching the knowledge base",
+    "reading": "Reading the sources",
+    "writing": "Writing the answer and checking each sentence against the sources",
+    "checking": "Looking for a passage that answers it",
+}
 
 
 def escape_md(text: str) -> str:
     """Text shown as-is in Markdown: ``$`` would start LaTeX (finance answers are full of it)."""
     return text.replace("\\", "\\\\").replace("$", "\\$")
-
-
-def answer_markdown(text: str, unsupported: list[str]) -> str:
-    """The answer as Markdown (HTML-escaped) with each unsupported sentence highlighted and flagged."""
-    out = html.escape(text, quote=False)
-    for sentence in unsupported:
-        plain = html.escape(sentence.strip(), quote=False)
-        if plain and plain in out:
-            out = out.replace(plain, f'<mark title="{UNSUPPORTED_TITLE}">⚠️ {plain}</mark>', 1)
-    return escape_md(out)
 
 
 def location(item: dict[str, Any]) -> str:
@@ -45,6 +42,16 @@ def location(item: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def source_url(item: dict[str, Any]) -> str:
+    """Where the original opens (the UI server fetches it from the API as the signed-in user): a PDF
+    at its page, other text at the quoted passage (a text fragment)."""
+    url = f"{FILES_PATH}/{quote(str(item['document_id']))}"
+    if item.get("page"):
+        return f"{url}#page={item['page']}"
+    words = " ".join(str(item.get("snippet") or "").split()[:8]).strip(" -•*")
+    return f"{url}#:~:text={quote(words)}" if words else url
+
+
 def citation_label(citation: dict[str, Any]) -> str:
     where = location(citation)
     return escape_md(
@@ -52,8 +59,14 @@ def citation_label(citation: dict[str, Any]) -> str:
     )
 
 
+def _open_link(item: dict[str, Any]) -> None:
+    what = f"page {item['page']}" if item.get("page") else "the passage"
+    st.markdown(f"[Open the document at {what} ↗]({source_url(item)})")
+
+
 def render_citations(citations: list[dict[str, Any]], heading: str = "Sources") -> None:
-    """Numbered citations, each an expander with title, page/section, source and the cited snippet."""
+    """Numbered citations, each an expander with the quoted passage and a link that opens the
+    original at its page (or passage)."""
     if not citations:
         return
     st.caption(heading)
@@ -62,40 +75,56 @@ def render_citations(citations: list[dict[str, Any]], heading: str = "Sources") 
             st.caption(escape_md(citation["source"]))
             snippet = " ".join(str(citation.get("snippet") or "").split())
             st.markdown("> " + escape_md(snippet))
+            _open_link(citation)
 
 
 def render_closest_sources(sources: list[dict[str, Any]]) -> None:
+    """The nearest passages (one per document and page), each with its snippet and a link."""
     if not sources:
         st.caption("No passage in the knowledge base came close.")
         return
     st.caption("Closest sources found:")
-    lines = []
     for source in sources:
         where = location(source)
-        lines.append(
-            f"- {source.get('title') or source['source']} ({source['source']}{', ' + where if where else ''})"
-        )
-    st.markdown(escape_md("\n".join(lines)))
+        title = source.get("title") or source["source"]
+        with st.container(border=True):
+            st.markdown(f"**{escape_md(title)}**" + (f" · {escape_md(where)}" if where else ""))
+            snippet = " ".join(str(source.get("snippet") or "").split())
+            if snippet:
+                st.markdown("> " + escape_md(snippet))
+            if source.get("document_id"):
+                _open_link(source)
+
+
+def render_left_out(sentences: list[str]) -> None:
+    """Sentences the model wrote that the sources do not support: not part of the answer."""
+    if not sentences:
+        return
+    count = len(sentences)
+    label = f"{count} sentence{'s' if count > 1 else ''} left out: not supported by the sources"
+    with st.expander(label, icon=":material/visibility_off:"):
+        for sentence in sentences:
+            st.markdown(f"- ~~{escape_md(sentence)}~~")
 
 
 def render_answer(answer: dict[str, Any]) -> None:
-    """A checked answer: abstention state or text with unsupported sentences marked, then citations."""
+    """A checked answer: the abstention state, a quote, or the checked sentences; then citations."""
     if answer.get("abstained"):
         st.warning(f"**{NOT_COVERED}.** The documents you can read do not answer this.", icon="🔍")
-        if answer.get("answer"):
-            st.markdown(escape_md(answer["answer"]))
         render_closest_sources(answer.get("closest_sources") or [])
+    elif answer.get("kind") == "quoted":
+        st.info(
+            "Quoted from the source, word for word: the model's own answer could not be verified "
+            "against the documents, but this passage answers the question.",
+            icon=":material/format_quote:",
+        )
+        st.markdown(escape_md(answer.get("answer", "")))
     else:
-        unsupported = list(answer.get("unsupported_sentences") or [])
-        st.markdown(answer_markdown(answer.get("answer", ""), unsupported), unsafe_allow_html=True)
-        if unsupported:
-            count = len(unsupported)
-            st.warning(
-                f"⚠️ {count} sentence{'s' if count > 1 else ''} marked above "
-                f"{'are' if count > 1 else 'is'} not supported by the cited sources; "
-                "verify before relying on " + ("them." if count > 1 else "it.")
-            )
+        st.markdown(escape_md(answer.get("answer", "")))
+        if answer.get("stopped"):
+            st.caption("Stopped: the answer above is what had been checked when you pressed Stop.")
     render_citations(answer.get("citations") or [])
+    render_left_out(list(answer.get("unsupported_sentences") or []))
     timings = answer.get("timings") or {}
     if timings.get("total_ms"):
         st.caption(f"Answered in {timings['total_ms'] / 1000:.1f} s")

@@ -1,4 +1,5 @@
-"""Who is signed in (the token lives in ``st.session_state``), the API client, and error display."""
+"""Who is signed in (the token lives in ``st.session_state`` and, so a refresh keeps the user signed
+in, in an HttpOnly cookie: ``app/ui/web_session.py``), the API client, and error display."""
 
 from __future__ import annotations
 
@@ -11,8 +12,13 @@ import streamlit as st
 
 from app.ui.client import ApiClient, ApiError, ApiUnreachable
 from app.ui.config import api_url
+from app.ui.web_session import COOKIE, clear_cookie_script, issue_code, store_cookie_script
 
 TOKEN, USER, FLASH = "auth_token", "auth_user", "flash_messages"
+# HTML with a script to run once on the next page (store or clear the session cookie), and a mark
+# that this browser session signed out (its cookie, if the script could not clear it, is not reused).
+COOKIE_SCRIPT, SIGNED_OUT = "cookie_script", "signed_out"
+KEPT = frozenset({FLASH, COOKIE_SCRIPT, SIGNED_OUT})
 
 
 def client() -> ApiClient:
@@ -38,34 +44,67 @@ def show_flashes() -> None:
 def forget_login() -> None:
     """Drop everything this session knew: token, user, conversations on screen."""
     for key in list(st.session_state.keys()):
-        if key != FLASH:
+        if key not in KEPT:
             del st.session_state[key]
 
 
 def sign_in(username: str, password: str) -> dict[str, Any]:
-    """Log in through the API and keep the session token; raises ``ApiError``."""
+    """Log in through the API and keep the session token, here and (for refreshes and new tabs) in
+    an HttpOnly cookie the page stores next; raises ``ApiError``."""
     login = ApiClient(api_url()).login(username, password)
     forget_login()
+    st.session_state.pop(SIGNED_OUT, None)
     st.session_state[TOKEN] = login["access_token"]
     st.session_state[USER] = login["user"]
+    code = issue_code(login["access_token"], login.get("expires_at"))
+    st.session_state[COOKIE_SCRIPT] = store_cookie_script(code)
     return login["user"]  # type: ignore[no-any-return]
 
 
 def sign_out() -> None:
-    """Revoke the session token at the API (best effort) and forget it here."""
+    """Revoke the session token at the API (best effort), forget it here and clear the cookie."""
     if st.session_state.get(TOKEN):
         # Best effort: the token is forgotten here either way.
         with contextlib.suppress(ApiError):
             client().logout()
     forget_login()
+    st.session_state[SIGNED_OUT] = True
+    st.session_state[COOKIE_SCRIPT] = clear_cookie_script()
     flash("Signed out.", "info")
+
+
+def _session_ended(detail: str) -> None:
+    forget_login()
+    st.session_state[COOKIE_SCRIPT] = clear_cookie_script()
+    flash(f"Your session ended ({detail}). Please sign in again.", "warning")
+
+
+def cookie_token() -> str | None:
+    """The session token from this browser's cookie (set at sign-in), unless it signed out here."""
+    if st.session_state.get(SIGNED_OUT):
+        return None
+    try:
+        value = dict(st.context.cookies).get(COOKIE)
+    except (AttributeError, RuntimeError, TypeError):  # no browser behind this run (a script test)
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def run_cookie_script() -> None:
+    """Run the pending cookie script (once) in the page."""
+    script = st.session_state.pop(COOKIE_SCRIPT, None)
+    if script:
+        st.html(script, unsafe_allow_javascript=True)
 
 
 def current_user() -> dict[str, Any] | None:
     """The signed-in user, re-read from ``GET /me`` each full run so a revoked token or a changed
     role takes effect at once; ``None`` when nobody is signed in (or the session ended)."""
     if not st.session_state.get(TOKEN):
-        return None
+        token = cookie_token()
+        if not token:
+            return None
+        st.session_state[TOKEN] = token  # a refresh or a new tab of a signed-in browser
     try:
         user = client().me()
     except ApiUnreachable as exc:
@@ -74,8 +113,7 @@ def current_user() -> dict[str, Any] | None:
     except ApiError as exc:
         if exc.status != 401:
             raise
-        forget_login()
-        flash(f"Your session ended ({exc.detail}). Please sign in again.", "warning")
+        _session_ended(exc.detail)
         return None
     st.session_state[USER] = user
     return user
@@ -101,8 +139,7 @@ def api_errors(action: str = "") -> Iterator[None]:
         yield
     except ApiError as exc:
         if exc.status == 401 and st.session_state.get(TOKEN):
-            forget_login()
-            flash(f"Your session ended ({exc.detail}). Please sign in again.", "warning")
+            _session_ended(exc.detail)
             st.rerun()
         prefix = f"{action} failed: " if action else ""
         st.error(prefix + exc.detail, icon="⚠️")

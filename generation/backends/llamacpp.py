@@ -107,6 +107,16 @@ class LlamaCppGenerator:
         self.load_ms = (time.perf_counter() - start) * 1000
         return llm
 
+    def sibling(self, *, n_ctx: int | None = None) -> LlamaCppGenerator:
+        """Another context on the same model file (memory-mapped, so the weights are shared): for side
+        tasks that must not evict this context's cached prompt prefix."""
+        return LlamaCppGenerator(
+            self.model_path,
+            n_ctx=n_ctx or self.n_ctx,
+            n_threads=self.n_threads,
+            chat_format=self.chat_format,
+        )
+
     def warm_up(self) -> None:
         """Load the model now instead of on the first request."""
         self._llm.get()

@@ -97,8 +97,11 @@ def test_upload_poll_stream_and_openai_client(server: tuple[str, str]) -> None:
         assert kinds[-1] == "answer", kinds
         final = events[-1][1]
         assert final["conversation_id"] and final["timings"]["retrieval_ms"] is not None
-        if not final["abstained"]:
-            assert "token" in kinds and final["citations"]  # a real model streamed, the answer cites
+        if final["kind"] == "generated":  # only checked sentences streamed, and they are the answer
+            assert final["citations"]
+            assert "".join(d["delta"] for e, d in events if e == "sentence") == final["answer"]
+        elif final["kind"] == "quoted":
+            assert final["citations"] and "sentence" not in kinds
         else:
             assert final["closest_sources"][0]["source"] == "vacation.md"
 

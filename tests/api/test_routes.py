@@ -166,8 +166,10 @@ def test_search_chat_conversations_feedback(api: Api) -> None:
     )
     assert follow.status_code == 200 and follow.headers["content-type"].startswith("text/event-stream")
     events = _events(follow.text)
-    assert events[0][0] == "token" and events[-1][0] == "answer"
+    assert events[0][0] == "progress" and events[-1][0] == "answer"
     assert events[-1][1]["conversation_id"] == conv_id
+    shown = "".join(data["delta"] for event, data in events if event == "sentence")
+    assert shown and shown == events[-1][1]["answer"]
 
     conversations = api.client.get("/conversations", headers=emp).json()
     assert [c["id"] for c in conversations] == [conv_id]

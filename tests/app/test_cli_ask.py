@@ -31,8 +31,22 @@ def test_ask_and_eval_answers_json(tmp_path: Path) -> None:
     out = json.loads(
         kb(data, "ask", "How long can unopened items be returned?", "--kb", "shop", "--json").stdout
     )
-    assert set(out) >= {"answer", "abstained", "citations", "unsupported_sentences", "timings"}
-    assert set(out["timings"]) == {"retrieval_ms", "first_token_ms", "total_ms", "tokens_per_s"}
+    assert set(out) >= {
+        "answer",
+        "abstained",
+        "kind",
+        "notice",
+        "citations",
+        "unsupported_sentences",
+        "timings",
+    }
+    assert set(out["timings"]) == {
+        "retrieval_ms",
+        "first_token_ms",
+        "first_shown_ms",
+        "total_ms",
+        "tokens_per_s",
+    }
     if out["abstained"]:
         assert out["closest_sources"][0]["source"] == "returns.md"
     else:
@@ -51,3 +65,24 @@ def test_ask_and_eval_answers_json(tmp_path: Path) -> None:
     assert report["questions"] == 2 and report["answerable"] == 1 and report["unanswerable"] == 1
     assert report["phantom_citations_shown"] == 0
     assert len(report["per_question"]) == 2
+    assert {"first_shown_ms_p50", "prompt_tokens_p50", "answers_quoted"} <= set(report)
+    trace = report["per_question"][0]["trace"]  # what the calibration replays
+    assert trace["hits"][0]["source"] == "returns.md" and isinstance(trace["raw"], str)
+
+
+def test_ask_streams_only_checked_text_and_drafts_keep_the_notice_apart(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    doc = tmp_path / "returns.md"
+    doc.write_text("# Returns\n\nUnopened items can be returned within 30 days for a full refund.\n")
+    kb(data, "bases", "create", "shop", "--scenario", "customer_service")
+    kb(data, "ingest", str(doc), "--kb", "shop")
+    shown = kb(data, "ask", "Can I return unopened items?", "--kb", "shop")
+    final = json.loads(kb(data, "ask", "Can I return unopened items?", "--kb", "shop", "--json").stdout)
+    assert final["answer"] in shown.stdout  # what was printed is the checked answer, nothing else
+    draft = kb(data, "ask", "My parcel never arrived, refund me now!", "--kb", "shop", "--draft")
+    as_json = json.loads(
+        kb(data, "ask", "My parcel never arrived, refund me now!", "--kb", "shop", "--draft", "--json").stdout
+    )
+    assert as_json["answer"] in draft.stdout
+    if as_json["notice"]:  # for the agent: on stderr, never in the draft
+        assert as_json["notice"] not in draft.stdout and as_json["notice"] in draft.stderr

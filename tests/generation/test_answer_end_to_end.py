@@ -12,9 +12,10 @@ import pytest
 from app.context import AppContext
 from core.settings import Settings
 from core.types import Principal
-from generation.answerer import ABSTAIN_TEXT, AnswerConfig, Answerer
+from generation.answerer import ABSTAIN_TEXT, AnswerConfig, Answerer, AskHooks
 from generation.backends.llamacpp import LlamaCppGenerator
 from generation.citations import check_answer
+from generation.streaming import ShownPiece
 from retrieval.filters import SearchFilters
 
 pytestmark = pytest.mark.slow
@@ -40,7 +41,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory, tiny_gguf: Path) -> tuple[Ap
     ctx = AppContext(Settings(data_dir=tmp / "data", reranker="none"))
     ctx.catalog.create("shop", "customer_service")
     ctx.pipeline.ingest("shop", [tmp / "docs"])
-    answerer = Answerer(ctx.retriever, LlamaCppGenerator(tiny_gguf, n_threads=1), AnswerConfig(max_tokens=96))
+    answerer = Answerer(
+        ctx.retriever,
+        LlamaCppGenerator(tiny_gguf, n_threads=1),
+        AnswerConfig(max_tokens=96),
+        embed=ctx.embedder.embed,
+    )
     return ctx, answerer
 
 
@@ -50,13 +56,16 @@ SHOP = SearchFilters(kbs=("shop",))
 
 def assert_trustworthy(answer) -> None:  # type: ignore[no-untyped-def]
     if answer.abstained:
-        assert answer.text == ABSTAIN_TEXT and not answer.citations
+        assert answer.kind == "abstained" and not answer.citations
+        assert answer.text == ABSTAIN_TEXT or answer.notice  # a chat abstention, or a holding reply
         return
     valid = range(1, len(answer.sources) + 1)
     assert all(c.n in valid for c in answer.citations)
     assert answer.citations, "an answer that is not an abstention cites its sources"
     for c in answer.citations:
-        assert c.snippet and c.snippet in answer.sources[c.n - 1].text
+        assert c.snippet and " ".join(c.snippet.split()) in " ".join(answer.sources[c.n - 1].text.split())
+    if answer.kind == "quoted":
+        return
     supported = [c for c in check_answer(answer.text, list(answer.sources)) if c.cited and c.supported]
     assert supported
 
@@ -64,19 +73,21 @@ def assert_trustworthy(answer) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("scenario", ["employee", "customer_service"])
 def test_real_model_answers_are_checked(stack, scenario: str) -> None:  # type: ignore[no-untyped-def]
     _, answerer = stack
-    streamed: list[str] = []
+    streamed: list[ShownPiece] = []
     answer = answerer.ask(
         "How long do I have to return unopened items?",
         filters=SHOP,
         principal=ADMIN,
         scenario=scenario,
-        on_token=streamed.append,
+        hooks=AskHooks(on_piece=streamed.append),
     )
     assert_trustworthy(answer)
     assert answer.sources and answer.sources[0].source in {"returns.md", "partner.md"}
     assert answer.timings["retrieval_ms"] >= 0 and answer.timings["total_ms"] > 0
-    if not answer.abstained:
-        assert streamed and answer.timings["first_token_ms"] > 0
+    if answer.kind == "generated":
+        assert "".join(p.delta for p in streamed) == answer.text and answer.timings["first_token_ms"] > 0
+    else:
+        assert not streamed
 
 
 def test_injected_instructions_do_not_take_over(stack) -> None:  # type: ignore[no-untyped-def]

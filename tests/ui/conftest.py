@@ -4,14 +4,12 @@ signed-in users and one ingested knowledge base. The UI reaches it over HTTP via
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import uvicorn
 from streamlit.testing.v1 import AppTest
 
 from app.accounts import Accounts
@@ -21,7 +19,7 @@ from app.ui.client import ApiClient
 from app.ui.session import TOKEN
 from core.settings import Settings
 from ingest.embedder import HashingEmbedder
-from tests.servers import free_port
+from tests.servers import free_port, serve_in_thread
 
 UI_MAIN = Path(__file__).resolve().parents[2] / "app" / "ui" / "main.py"
 PASSWORD = "ui test password"
@@ -71,20 +69,6 @@ class LiveApi:
         return job
 
 
-def _serve(app: object, port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, name="kb-ui-test-api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive(), "the API server thread died while starting"
-        assert time.monotonic() < deadline, "the API did not start in 30 s"
-        time.sleep(0.05)
-    return server, thread
-
-
 @pytest.fixture(scope="session")
 def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     data = tmp_path_factory.mktemp("ui-api") / "data"
@@ -100,7 +84,7 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
         accounts.create_user(username, PASSWORD, role, groups=groups)
 
     port = free_port()
-    server, thread = _serve(app, port)
+    server, thread = serve_in_thread(app, port)
     api = LiveApi(f"http://127.0.0.1:{port}", ctx)
     try:
         admin = api.client("admin")

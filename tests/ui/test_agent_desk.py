@@ -45,3 +45,23 @@ def test_example_message_fills_the_box(ui_env: LiveApi) -> None:
     at = app_as(ui_env, "admin", DESK)
     next(b for b in at.button if b.label == EXAMPLE_CUSTOMER_MESSAGES[1]).click().run()
     assert text_area(at, "Customer message").value == EXAMPLE_CUSTOMER_MESSAGES[1]
+
+
+def test_not_covered_gives_a_holding_reply_with_the_notice_beside_it(ui_env: LiveApi) -> None:
+    admin = ui_env.client("admin")
+    admin.create_kb("empty-policies", "customer_service", "No policies yet", ["everyone"])
+    try:
+        at = app_as(ui_env, "agent", DESK)
+        at.selectbox[0].select("empty-policies").run()
+        text_area(at, "Customer message").set_value("I was charged twice, can I get a refund?")
+        next(b for b in at.button if b.label == "Draft reply").click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        draft = at.session_state["desk_draft"]
+        assert draft["abstained"] and draft["notice"]
+        reply = text_area(at, "Edit the draft").value
+        assert reply == draft["answer"] and draft["notice"] not in reply
+        assert "knowledge base" not in reply.lower() and "refund" not in reply.lower()
+        assert any(draft["notice"] in w.value for w in at.warning)  # shown to the agent, beside it
+        assert any("holding reply" in c.value for c in at.caption)
+    finally:
+        admin.delete_kb("empty-policies")

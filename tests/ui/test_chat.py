@@ -3,12 +3,10 @@ follow-ups in one conversation, history, feedback, the abstention state and unsu
 
 from __future__ import annotations
 
-from typing import Any
-
 from streamlit.testing.v1 import AppTest
 
 from app.ui.examples import example_questions
-from app.ui.render import answer_markdown
+from app.ui.render import source_url
 from tests.ui.conftest import KB, PERKS_ANSWER_PART, PERKS_QUESTION, LiveApi, app_as
 
 CHAT = "views/chat.py"
@@ -36,8 +34,11 @@ def test_answer_with_numbered_citations_that_expand_to_the_snippet(ui_env: LiveA
     assert "Coverage" in expander.label  # the section the citation points to
     assert any(PERKS_ANSWER_PART in m.value for m in expander.markdown)  # the snippet
     assert any("perksplus.md" in c.value for c in expander.caption)  # the source
-    # the conversation is in the sidebar history
+    # the link opens the original through the UI server, at the quoted passage
+    assert any("](/_kb/files/" in m.value and "#:~:text=PerksPlus" in m.value for m in expander.markdown)
+    # the conversation is in the sidebar history, with its base and date
     assert PERKS_QUESTION in [b.label for b in at.sidebar.button]
+    assert any(c.value.startswith(KB + " · 20") for c in at.sidebar.caption)
 
 
 def test_example_question_then_follow_up_in_the_same_conversation(ui_env: LiveApi) -> None:
@@ -98,16 +99,42 @@ def test_abstention_shows_not_covered(ui_env: LiveApi) -> None:
         admin.delete_kb("empty-kb")
 
 
+def test_history_entry_can_be_deleted(ui_env: LiveApi) -> None:
+    question = "Does PerksPlus reimburse yoga classes?"
+    at = ask(app_as(ui_env, "employee", CHAT), question)
+    conv = at.session_state["chat_conversation"]
+    next(b for b in at.sidebar.button if b.key == f"conv_delete_{conv}").click().run()
+    assert not at.exception and not at.error
+    assert question not in [b.label for b in at.sidebar.button]
+    assert at.session_state["chat_conversation"] is None and not at.session_state["chat_turns"]
+    assert conv not in [c["id"] for c in ui_env.client("employee").conversations()]
+
+
+def test_a_stopped_answer_keeps_what_was_checked(ui_env: LiveApi) -> None:
+    at = app_as(ui_env, "employee", CHAT)
+    at.session_state["chat_partial"] = {
+        "question": "What does PerksPlus cover?",
+        "text": "PerksPlus reimburses gym memberships [1].",
+        "citations": {1: {"n": 1, "document_id": "d", "source": "perksplus.md", "title": "PerksPlus"}},
+    }
+    at.run()  # the run after the one Stop interrupted
+    turn = at.session_state["chat_turns"][-1]
+    assert turn["answer"]["stopped"] and turn["answer"]["answer"].startswith("PerksPlus reimburses")
+    assert any("Stopped" in c.value for c in at.main.caption)
+
+
 def _render_sample_answers() -> None:
     from app.ui.render import render_answer
 
     render_answer(
         {
-            "answer": "The plan costs $65 per paycheck [1]. It also covers pets for free [1].",
+            "answer": "The plan costs $65 per paycheck [1].",
             "abstained": False,
+            "kind": "generated",
             "citations": [
                 {
                     "n": 1,
+                    "document_id": "d9",
                     "source": "Benefit_Options.pdf",
                     "title": "Benefit Options",
                     "page": 3,
@@ -120,32 +147,45 @@ def _render_sample_answers() -> None:
     )
     render_answer(
         {
-            "answer": "I could not find this in the knowledge base.",
+            "answer": "The knowledge base does not cover this question.",
             "abstained": True,
+            "kind": "abstained",
             "citations": [],
             "unsupported_sentences": [],
             "closest_sources": [
-                {"document_id": "d1", "source": "handbook.pdf", "title": "Handbook", "page": 8}
+                {"document_id": "d1", "source": "handbook.pdf", "title": "Handbook", "page": 8,
+                 "snippet": "Report safety concerns to your manager."}  # fmt: skip
             ],
         }
     )
+    render_answer(
+        {
+            "answer": 'From Cardinal dominoes, Features: "Recommended for ages 8 and up." [2]',
+            "abstained": False,
+            "kind": "quoted",
+            "citations": [{"n": 2, "document_id": "d2", "source": "dominoes.md", "title": "Cardinal dominoes",
+                           "page": None, "section": "Features", "snippet": "Recommended for ages 8 and up."}],
+            "unsupported_sentences": [],
+        }
+    )  # fmt: skip
 
 
-def test_unsupported_sentences_are_marked_and_abstention_lists_closest_sources() -> None:
+def test_left_out_sentences_abstention_sources_and_quotes_render() -> None:
     at = AppTest.from_function(_render_sample_answers).run()
     assert not at.exception
     text = "\n".join(m.value for m in at.markdown)
-    assert (
-        '<mark title="Not supported by the cited sources">⚠️ It also covers pets for free [1].</mark>' in text
-    )
     assert "\\$65 per paycheck" in text  # `$` escaped: not LaTeX
-    assert any("1 sentence marked above is not supported" in w.value for w in at.warning)
+    assert "pets" not in text.split("~~")[0]  # a left-out sentence is never part of the answer
+    left_out = next(e for e in at.expander if e.label.startswith("1 sentence left out"))
+    assert any("~~It also covers pets for free [1].~~" in m.value for m in left_out.markdown)
     assert any("Not covered by the knowledge base" in w.value for w in at.warning)
-    assert "Handbook (handbook.pdf, p. 8)" in text
+    assert "**Handbook** · p. 8" in text and "> Report safety concerns to your manager." in text
+    assert "(/_kb/files/d1#page=8)" in text
+    assert any("Quoted from the source" in i.value for i in at.info)
     assert at.expander[0].label == "[1] Benefit Options — p. 3"
 
 
-def test_answer_markdown_escapes_html() -> None:
-    marked: Any = answer_markdown("<script>x</script> Fine [1]. Wrong [2].", ["Wrong [2]."])
-    assert "<script>" not in marked and "&lt;script&gt;" in marked
-    assert marked.endswith('<mark title="Not supported by the cited sources">⚠️ Wrong [2].</mark>')
+def test_source_links_open_pdfs_at_their_page_and_text_at_the_passage() -> None:
+    assert source_url({"document_id": "abc", "page": 4}) == "/_kb/files/abc#page=4"
+    url = source_url({"document_id": "abc", "page": None, "snippet": "- Recommended for 2-8 players, ages 8"})
+    assert url == "/_kb/files/abc#:~:text=Recommended%20for%202-8%20players%2C%20ages%208"

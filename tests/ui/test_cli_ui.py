@@ -1,4 +1,4 @@
-"""``kb ui``: runs ``streamlit run app/ui/main.py`` headless on the given address with KB_API_URL set."""
+"""``kb ui``: runs ``streamlit run app/ui/server.py`` headless on the given address with KB_API_URL set."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def test_kb_ui_runs_streamlit_with_the_api_url(monkeypatch: pytest.MonkeyPatch) 
     assert result.exit_code == 0, result.output
     [(cmd, env)] = calls
     assert cmd[:4] == [sys.executable, "-m", "streamlit", "run"]
-    assert cmd[4] == str(cli_ui.UI_MAIN) and cli_ui.UI_MAIN.is_file()
+    assert cmd[4] == str(cli_ui.UI_SERVER) and cli_ui.UI_SERVER.is_file()
     flags = dict(zip(cmd[5::2], cmd[6::2], strict=True))
     assert flags == {
         "--server.address": "0.0.0.0",

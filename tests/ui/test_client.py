@@ -65,13 +65,18 @@ def test_login_errors_carry_the_problem_detail(live_api: LiveApi) -> None:
     assert forbidden.value.status == 403 and "admin" in forbidden.value.detail
 
 
-def test_chat_stream_yields_tokens_then_the_checked_answer(live_api: LiveApi) -> None:
+def test_chat_stream_yields_progress_checked_sentences_then_the_answer(live_api: LiveApi) -> None:
     events = list(live_api.client("employee").chat_stream(PERKS_QUESTION, [KB]))
     kinds = [event for event, _ in events]
-    assert kinds[-1] == "answer" and kinds.count("token") >= 2 and set(kinds) == {"token", "answer"}
-    streamed = "".join(data["delta"] for event, data in events if event == "token")
+    assert (
+        kinds[0] == "progress" and kinds[-1] == "answer" and set(kinds) == {"progress", "sentence", "answer"}
+    )
+    assert [d["stage"] for e, d in events if e == "progress"][:1] == ["searching"]
+    streamed = "".join(data["delta"] for event, data in events if event == "sentence")
     answer = events[-1][1]
-    assert PERKS_ANSWER_PART in streamed and PERKS_ANSWER_PART in answer["answer"]
+    assert PERKS_ANSWER_PART in streamed and streamed == answer["answer"]  # nothing shown is withdrawn
+    first = next(d for e, d in events if e == "sentence")
+    assert first["citations"][0]["n"] == 1 and first["citations"][0]["document_id"]
     assert answer["citations"][0]["source"] == "perksplus.md" and answer["message_id"]
 
 

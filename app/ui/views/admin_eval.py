@@ -10,6 +10,8 @@ import streamlit as st
 from app.ui.session import api_errors, client, require_role
 
 RESULT = "eval_result"
+RATE_NAMES = frozenset({"token_f1", "embedding_similarity", "mrr"})
+RATE_PREFIXES = ("hit@", "recall@", "ndcg@")
 FORMATS = {
     "answers": '{"question": "…", "answer": "the expected answer"}  (answer null = should abstain)',
     "retrieval": '{"query": "…", "relevant": ["handbook.pdf", "<document id>"]}',
@@ -48,10 +50,17 @@ result = st.session_state.get(RESULT)
 if result:
     summary: dict[str, Any] = result["summary"]
     st.subheader(f"Summary ({result['kind']})")
-    rates = {k: v for k, v in summary.items() if isinstance(v, float) and 0 <= v <= 1 and "ms" not in k}
+    # Only shares (0-1) share the chart's axis; counts, times and tokens/s are shown as numbers.
+    rates = {
+        k: v
+        for k, v in summary.items()
+        if isinstance(v, float) and (k.endswith("_rate") or k in RATE_NAMES or k.startswith(RATE_PREFIXES))
+    }
     others = {k: v for k, v in summary.items() if k not in rates}
     if rates:
-        st.bar_chart(pd.DataFrame({"value": list(rates.values())}, index=list(rates)), horizontal=True)
+        st.caption("Rates and scores (0 = none, 1 = all)")
+        chart = pd.DataFrame({"value": list(rates.values())}, index=list(rates))
+        st.bar_chart(chart, horizontal=True, y_label="", x_label="share (0-1)")
     if others:
         columns = st.columns(min(len(others), 4))
         for i, (name, value) in enumerate(others.items()):

@@ -1,12 +1,20 @@
 """Agent desk: paste a customer's message, pick a tone, get a reply draft grounded in the policy
-sources (``POST /chat`` with ``mode: "draft_reply"``), edit it, regenerate it, copy it."""
+sources (``POST /chat`` with ``mode: "draft_reply"``), edit it, regenerate it, copy it. The draft
+only ever holds what may be sent to the customer; anything the agent must know (not covered, parts
+left out) is shown beside it, never inside it."""
 
 from typing import Any
 
 import streamlit as st
 
 from app.ui.examples import EXAMPLE_CUSTOMER_MESSAGES
-from app.ui.render import NOT_COVERED, render_citations, render_closest_sources
+from app.ui.render import (
+    NOT_COVERED,
+    STAGE_LABELS,
+    render_citations,
+    render_closest_sources,
+    render_left_out,
+)
 from app.ui.session import api_errors, client, require_role
 
 MESSAGE, DRAFT, DRAFT_TEXT = "desk_message", "desk_draft", "desk_draft_text"
@@ -52,29 +60,45 @@ with left:
 if (draft_clicked or regenerate) and not message.strip():
     st.warning("Paste the customer's message first.")
 elif draft_clicked or regenerate:
-    with st.spinner("Drafting a reply from the sources…"), api_errors("Drafting"):
-        answer = api.chat(
+    status, stop = st.empty(), st.empty()
+    stop.button("Stop", key="desk_stop", icon=":material/stop_circle:", help="Stop drafting")
+    status.caption("Drafting a reply from the sources…")
+    with api_errors("Drafting"):
+        events = api.chat_stream(
             message.strip(), [kb_name], mode="draft_reply", scenario="customer_service", tone=tone
         )
-        st.session_state[DRAFT] = answer
-        # Set before the text area exists in this run: the new draft replaces any edits.
-        st.session_state[DRAFT_TEXT] = answer["answer"]
+        try:  # Stop interrupts this run; closing the stream stops the model on the server
+            for event, data in events:
+                if event == "progress":
+                    label = STAGE_LABELS.get(data.get("stage", ""), "Working")
+                    status.caption(f"{label}… {data.get('elapsed_ms', 0) / 1000:.0f} s")
+                elif event == "answer":
+                    st.session_state[DRAFT] = data
+                    # Set before the text area exists in this run: the new draft replaces any edits.
+                    st.session_state[DRAFT_TEXT] = data["answer"]
+        finally:
+            events.close()
+    status.empty()
+    stop.empty()
 
 draft = st.session_state.get(DRAFT)
 if draft is not None:
-    st.subheader("Reply draft")
-    if draft.get("abstained"):
-        st.warning(
-            f"**{NOT_COVERED}.** The policies do not answer this; do not promise anything yet.", icon="🔍"
-        )
-        render_closest_sources(draft.get("closest_sources") or [])
-    unsupported = draft.get("unsupported_sentences") or []
-    if unsupported:
-        st.warning(
-            "Not supported by the cited sources; check or remove before sending:\n\n"
-            + "\n".join(f"- {s}" for s in unsupported)
-        )
-    edited = st.text_area("Edit the draft", key=DRAFT_TEXT, height=220)
-    st.caption("Copy the edited reply (copy button at the top right of the box):")
-    st.code(edited, language=None, wrap_lines=True)
-    render_citations(draft.get("citations") or [], heading="Sources used in this draft")
+    reply, notes = st.columns([3, 2])
+    with reply:
+        st.subheader("Reply draft")
+        if draft.get("abstained"):
+            st.caption("A holding reply: safe to send while you check the question.")
+        edited = st.text_area("Edit the draft", key=DRAFT_TEXT, height=220)
+        st.caption("Copy the edited reply (copy button at the top right of the box):")
+        st.code(edited, language=None, wrap_lines=True)
+    with notes:
+        st.subheader("For you (not sent)")
+        if draft.get("abstained"):
+            st.warning(f"**{NOT_COVERED}.** {draft.get('notice') or ''}", icon="🔍")
+            render_closest_sources(draft.get("closest_sources") or [])
+        elif draft.get("notice"):
+            st.warning(draft["notice"], icon="⚠️")
+        else:
+            st.success("Every statement in the draft is backed by the cited policies.", icon="✅")
+        render_left_out(list(draft.get("unsupported_sentences") or []))
+        render_citations(draft.get("citations") or [], heading="Sources used in this draft")

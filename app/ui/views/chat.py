@@ -1,5 +1,6 @@
-"""Chat: pick a knowledge base and scenario, ask, watch the answer stream, then read the checked
-answer with its numbered citations; rate it; come back to earlier conversations from the sidebar."""
+"""Chat: pick a knowledge base and scenario, ask, watch checked sentences arrive (with the elapsed
+time and a Stop button), then read the answer with its numbered citations, each opening the original
+at its page; rate it; come back to, or delete, earlier conversations from the sidebar."""
 
 from typing import Any
 
@@ -7,10 +8,12 @@ import streamlit as st
 
 from app.ui.client import ApiError
 from app.ui.examples import SCENARIO_LABELS, SCENARIOS, example_questions
-from app.ui.render import escape_md, render_answer
+from app.ui.render import STAGE_LABELS, escape_md, render_answer
 from app.ui.session import api_errors, client, require_role
 
 KB, SCENARIO, TURNS, CONVERSATION = "chat_kb", "chat_scenario", "chat_turns", "chat_conversation"
+# The answer being streamed; left behind when its run is interrupted (the Stop button).
+PARTIAL = "chat_partial"
 
 require_role()
 api = client()
@@ -77,6 +80,27 @@ st.session_state.setdefault(CONVERSATION, None)
 if st.session_state.get(SCENARIO) not in SCENARIOS:
     st.session_state[SCENARIO] = by_name[st.session_state[KB]].get("scenario") or "employee"
 
+def delete_conversation(conversation_id: str) -> None:
+    try:
+        client().delete_conversation(conversation_id)
+    except ApiError as exc:
+        st.session_state["chat_error"] = f"Could not delete that conversation: {exc.detail}"
+        return
+    if st.session_state.get(CONVERSATION) == conversation_id:
+        new_conversation()
+
+
+def stopped_turn() -> None:
+    """An answer whose run was interrupted (Stop) stays on screen with what had been checked."""
+    partial = st.session_state.pop(PARTIAL, None)
+    if partial and partial["text"]:
+        answer = {"answer": partial["text"], "abstained": False, "kind": "generated", "stopped": True,
+                  "citations": list(partial["citations"].values())}  # fmt: skip
+        st.session_state[TURNS].append({"question": partial["question"], "answer": answer})
+    elif partial:
+        st.session_state["chat_error"] = "Stopped before any checked sentence was ready."
+
+
 with st.sidebar:
     st.selectbox("Knowledge base", list(by_name), key=KB, on_change=kb_changed)
     st.selectbox("Scenario", SCENARIOS, key=SCENARIO, format_func=lambda s: SCENARIO_LABELS.get(s, s))
@@ -87,7 +111,8 @@ with st.sidebar:
         if not conversations:
             st.caption("Your conversations will appear here.")
         for conv in conversations[:30]:
-            st.button(
+            pick, remove = st.columns([6, 1], vertical_alignment="center")
+            pick.button(
                 conv["title"] or "(untitled)",
                 key=f"conv_{conv['id']}",
                 on_click=load_conversation,
@@ -95,7 +120,18 @@ with st.sidebar:
                 type="primary" if conv["id"] == st.session_state[CONVERSATION] else "secondary",
                 use_container_width=True,
             )
+            remove.button(
+                "",
+                key=f"conv_delete_{conv['id']}",
+                icon=":material/delete:",
+                help="Delete this conversation",
+                on_click=delete_conversation,
+                args=(conv["id"],),
+            )
+            when = str(conv.get("updated_at") or "")[:16].replace("T", " ")
+            pick.caption(escape_md(f"{', '.join(conv.get('kbs') or [])} · {when}"))
 
+stopped_turn()
 kb = by_name[st.session_state[KB]]
 st.title("Chat")
 st.caption(escape_md(f"{kb['name']}: {kb.get('description') or ''} ({kb['documents']} documents)"))
@@ -142,26 +178,42 @@ if not st.session_state[TURNS]:
 
 
 def ask(question: str) -> None:
-    """Stream the answer into a placeholder; the checked answer then replaces it (via a rerun)."""
+    """Stream the checked sentences as they come, with the elapsed time and a Stop button; the
+    answer is then kept as a turn (via a rerun). Pressing Stop interrupts this run, which closes the
+    connection: the API then stops the model."""
     with st.chat_message("user"):
         st.markdown(escape_md(question))
     with st.chat_message("assistant"):
-        placeholder = st.empty()
-        placeholder.caption("Searching the knowledge base…")
-        streamed, answer = "", None
+        status = st.empty()
+        body = st.empty()
+        st.button("Stop", key="chat_stop", icon=":material/stop_circle:", help="Stop this answer")
+        status.caption("Searching the knowledge base…")
+        partial: dict[str, Any] = {"question": question, "text": "", "citations": {}}
+        st.session_state[PARTIAL] = partial
+        answer = None
         with api_errors("Answering"):
-            for event, data in api.chat_stream(
+            events = api.chat_stream(
                 question,
                 [kb["name"]],
                 scenario=st.session_state[SCENARIO],
                 conversation_id=st.session_state[CONVERSATION],
-            ):
-                if event == "token":
-                    streamed += data.get("delta", "")
-                    placeholder.markdown(escape_md(streamed) + " ▌")
-                elif event == "answer":
-                    answer = data
-        placeholder.empty()
+            )
+            try:
+                for event, data in events:
+                    if event == "progress":
+                        label = STAGE_LABELS.get(data.get("stage", ""), "Working")
+                        status.caption(f"{label}… {data.get('elapsed_ms', 0) / 1000:.0f} s")
+                    elif event == "sentence":
+                        partial["text"] += data.get("delta", "")
+                        partial["citations"].update({c["n"]: c for c in data.get("citations", [])})
+                        body.markdown(escape_md(partial["text"]) + " ▌")
+                    elif event == "answer":
+                        answer = data
+            finally:
+                events.close()  # on Stop (the run is interrupted here) this ends the request
+        st.session_state.pop(PARTIAL, None)
+        status.empty()
+        body.empty()
     if answer is not None:
         st.session_state[TURNS].append({"question": question, "answer": answer})
         st.session_state[CONVERSATION] = answer.get("conversation_id") or st.session_state[CONVERSATION]
