@@ -27,6 +27,7 @@ from core.types import document_id
 from ingest.batch import Batch, NewDoc, chunk_rows, write_rows
 from ingest.chunking import Chunker
 from ingest.embedder import Embedder
+from ingest.facts import with_facts
 from ingest.jobs import FileOutcome, IngestReport, JobTracker
 from ingest.loaders import load_path
 from ingest.sources import SourceFile, expand_paths
@@ -215,6 +216,7 @@ class IngestionPipeline:
                 max_expanded_bytes=self.settings.max_expanded_bytes,
                 source=file.source,
             )
+            docs = [with_facts(d, file.path) for d in docs]
             new_docs = [(d, self.chunker.split(d)) for d in docs]
             new_docs = [(d, c) for d, c in new_docs if c]
             if not new_docs:
