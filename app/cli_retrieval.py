@@ -90,9 +90,14 @@ def eval_retrieval(
     filter_key: Annotated[
         str | None, typer.Option("--filter-key", help="Query metadata key to filter documents by.")
     ] = None,
+    no_route: Annotated[
+        bool, typer.Option("--no-route", help="Search without routing questions by document facts.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """nDCG@10, Recall@10/50, MRR@10 and latency for bm25, dense, hybrid and hybrid+rerank."""
+    """nDCG@10, Recall@10/50, MRR@10 and latency for bm25, dense, hybrid and hybrid+rerank.
+
+    Questions are routed by document facts (company, period, product) unless ``--no-route``."""
     from retrieval.evaluation import VARIANTS, evaluate, variant_searchers
     from retrieval.metrics import read_qrels, read_queries, read_query_filters
 
@@ -119,19 +124,24 @@ def eval_retrieval(
         unit=cast(Unit, unit),
         kb=kb,
         query_filters=query_filters,
+        router=None if no_route else ctx.router,
     )
     rows = [res.as_dict() for res in results]
     if as_json:
-        sys.stdout.write(json.dumps({"kb": kb, "unit": unit, "results": rows}) + "\n")
+        payload = {"kb": kb, "unit": unit, "routing": not no_route, "results": rows}
+        sys.stdout.write(json.dumps(payload) + "\n")
         return
-    table = Table("variant", "nDCG@10", "R@10", "R@50", "MRR@10", "p50 ms", "p95 ms", "queries")
+    columns = ["variant", "nDCG@10", "R@10", "R@50", "MRR@10", "p50 ms", "p95 ms", "queries"]
+    table = Table(*columns, *([] if no_route else ["routed", "missing entity"]))
     for row in rows:
+        routing = [] if no_route else [str(row["routed"]), str(row["missing_entity"])]
         table.add_row(
             str(row["variant"]),
             *(f"{row[m]:.3f}" for m in ("ndcg@10", "recall@10", "recall@50", "mrr@10")),
             str(row["p50_ms"]),
             str(row["p95_ms"]),
             str(row["queries"]),
+            *routing,
         )
     Console().print(table)
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from core.db import Database, DocumentRow, KnowledgeBase, utcnow
 from core.errors import NotFoundError
+from core.facts import apply_admin_facts, facts_of
 from core.types import Principal
 from retrieval.filters import can_read, can_read_kb
 
@@ -46,6 +47,20 @@ class DocumentService:
             before = list(doc.access_groups or [])
             # updated_at moves too: retrieval snapshots reload on it, so the change applies at once.
             doc.access_groups, doc.updated_at = groups, utcnow()
+            kb = session.get(KnowledgeBase, doc.kb_id)
+            assert kb is not None
+            return doc, kb.name, before
+
+    def set_facts(self, doc_id: str, changes: dict[str, Any]) -> tuple[DocumentRow, str, dict[str, Any]]:
+        """Apply an admin's fact changes (None removes one): (document, base name, the facts before).
+        Facts set here are kept when the file is re-ingested."""
+        with self.db.session() as session:
+            doc = session.get(DocumentRow, doc_id)
+            if doc is None:
+                raise NotFoundError(f"document {doc_id} does not exist")
+            before = facts_of(doc.meta)
+            # updated_at moves so retrieval snapshots and the routing fact cache reload at once.
+            doc.meta, doc.updated_at = apply_admin_facts(dict(doc.meta or {}), changes), utcnow()
             kb = session.get(KnowledgeBase, doc.kb_id)
             assert kb is not None
             return doc, kb.name, before
