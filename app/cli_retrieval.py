@@ -17,6 +17,7 @@ from core.settings import load_settings
 from core.types import Hit, Principal
 from retrieval.evaluation import Unit
 from retrieval.filters import SearchFilters
+from retrieval.routing import Route
 
 err = Console(stderr=True, soft_wrap=True)
 eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval and answer quality.")
@@ -57,18 +58,38 @@ def search(
     group: Annotated[list[str] | None, typer.Option("--group", help="Search as a member of G.")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Only documents with this tag.")] = None,
     no_rerank: Annotated[bool, typer.Option("--no-rerank")] = False,
+    no_route: Annotated[
+        bool, typer.Option("--no-route", help="Ignore the company, period or product the query names.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Hybrid search (dense + BM25, fused, reranked) over one or more knowledge bases."""
+    """Hybrid search (dense + BM25, fused, reranked) over one or more knowledge bases, routed by
+    the company, period or product the query names (document facts)."""
     ctx = AppContext(load_settings())
     filters = SearchFilters(kbs=tuple(kb), tags=frozenset(tag) if tag else None)
+    principal = principal_from_flags(user, group)
     try:
-        hits = ctx.retriever.search(
-            query, k=k, filters=filters, principal=principal_from_flags(user, group), rerank=not no_rerank
+        route = Route(filters) if no_route else ctx.router.route(query, filters, principal)
+        found = (
+            []
+            if route.missing_entity
+            else ctx.retriever.search(
+                query,
+                k=route.candidate_k(k),
+                filters=route.filters,
+                principal=principal,
+                rerank=not no_rerank,
+            )
         )
+        hits = route.rank(found, k)
     except KBError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    if route.missing_entity:
+        err.print(f"no documents about {route.missing_entity} in {', '.join(kb)}")
+    elif not as_json and (route.companies or route.products or route.periods):
+        named = [*route.companies, *route.products, *route.periods]
+        err.print(f"routed by: {', '.join(named)}")
     if as_json:
         sys.stdout.write(json.dumps([hit_json(h) for h in hits], ensure_ascii=False) + "\n")
         return
