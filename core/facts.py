@@ -23,11 +23,12 @@ ADMIN = "admin"
 FISCAL_PERIODS = ("Q1", "Q2", "Q3", "Q4", "H1", "H2", "FY")
 MAX_TEXT = 256
 
-_CORPORATE_SUFFIX = re.compile(
-    r"[\s,]*\b(?:incorporated|inc|corporation|corp|company|co|limited|ltd|plc|llc|l\.l\.c|lp|l\.p|"
-    r"n\.v|nv|s\.a|sa|ag|se|s\.p\.a|spa|gmbh|holdings?|group)\b\.?\s*$",
-    re.I,
+LEGAL_FORMS = (  # the endings of company names: "Apple Inc.", "3M Company", "Alibaba Group Holding Limited"
+    r"incorporated|inc|corporation|corp|company|co|limited|ltd|plc|llc|l\.l\.c|lp|l\.p|n\.v|nv|s\.a|sa|ag|se|"
+    r"s\.p\.a|spa|gmbh|holdings?|group"
 )
+QUARTER_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
+_CORPORATE_SUFFIX = re.compile(rf"[\s,]*\b(?:{LEGAL_FORMS})\b\.?\s*$", re.I)
 _LEADING_THE = re.compile(r"^the\s+", re.I)
 _CJK_SUFFIX = re.compile(r"(?:集团)?(?:股份)?有限(?:责任)?公司$|(?:集团)?股份公司$|集团$")
 _DOMAIN = re.compile(r"\.(?:com|net|org|io)$", re.I)

@@ -13,6 +13,8 @@ from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
+from core.facts import LEGAL_FORMS, QUARTER_WORDS
+
 Facts = dict[str, Any]
 
 _MONTHS = {
@@ -56,11 +58,7 @@ _PERIOD_END = re.compile(
 )
 _REGISTRANT = re.compile(r"([^\n]{2,120})\n\s*\(\s*exact name of (?:the )?registrant", re.I)
 _FILE_NUMBER = re.compile(r"commission file (?:number|no\.?)[^\n]*\n((?:[^\n]*\n){1,4})", re.I)
-_CORPORATE = re.compile(
-    r"\b(?:inc|incorporated|corporation|corp|company|co|ltd|limited|plc|llc|lp|n\.?v|s\.?a|ag|se|"
-    r"holdings?|group)\b\.?,?\s*$",
-    re.I,
-)
+_CORPORATE = re.compile(rf"\b(?:{LEGAL_FORMS})\b\.?,?\s*$", re.I)
 _SYMBOL_HEADER = re.compile(r"trading\s+symbol", re.I)
 _SYMBOL = re.compile(r"(?<![\w$.])([A-Z]{1,5}(?:[.-][A-Z]{1,2})?)(?![\w.-])")
 _EXCHANGE = re.compile(r"nasdaq|new york stock exchange|nyse|cboe|stock exchange|stock market|bats", re.I)
@@ -72,7 +70,6 @@ _NOT_EQUITY = re.compile(r"preferred|preference|warrants?|notes?\b|debentures?|r
 _TABLE_END = re.compile(
     r"\s*(?:indicate by check mark|securities registered pursuant to section 12\s*\(g\))", re.I
 )
-_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
 _QUARTER_YEAR = re.compile(
     r"\b(first|second|third|fourth|1st|2nd|3rd|4th)\s+(?:fiscal\s+)?quarter\s+(?:of\s+|in\s+)?"
     r"(?:fiscal\s+(?:year\s+)?|FY\s*)?(\d{4})\b"
@@ -236,7 +233,7 @@ def _release_cover(cover: str) -> Facts:
     period = _RELEASE_PERIOD.search(match.group("what") + " " + head[match.end() : match.end() + 80])
     if period:
         word, year, q_num, q_year, fy = period.groups()
-        quarter = _ORDINALS.get((word or "").lower()) or (int(q_num) if q_num else None)
+        quarter = QUARTER_WORDS.get((word or "").lower()) or (int(q_num) if q_num else None)
         year_text = year or q_year or fy
         if year_text:
             facts["fiscal_year"] = int(year_text) + (2000 if len(year_text) == 2 else 0)
@@ -308,7 +305,7 @@ def _year_for_quarter(text: str, quarter: int, end: date) -> int | None:
     years: set[int] = set()
     for match in _QUARTER_YEAR.finditer(text):
         word, year, q_num, q_year, fy, fy_word = match.groups()
-        q = _ORDINALS.get((word or fy_word or "").lower()) or (int(q_num) if q_num else 0)
+        q = QUARTER_WORDS.get((word or fy_word or "").lower()) or (int(q_num) if q_num else 0)
         y = int(year or q_year or fy)
         if q == quarter and y in allowed:
             years.add(y)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase
 from core.facts import facts_of
 from core.types import Principal
-from retrieval.filters import SearchFilters, can_read, can_read_kb, matches
+from retrieval.filters import DocAccess, SearchFilters, can_read_kb
 
 _PROBE_BATCH = 200
 _PROBE_IN_LIMIT = 500  # beyond this many ids, filter in Python rather than in an IN list
@@ -41,19 +41,11 @@ class FactSource(Protocol):
 
 
 @dataclass
-class _Doc:
-    id: str
-    groups: list[str]
-    tags: list[str]
-    meta: dict[str, Any]
-
-
-@dataclass
 class _KbFacts:
     kb_id: int
     marker: tuple[Any, ...]
     read_groups: list[str]
-    docs: list[_Doc]
+    docs: list[DocAccess]
 
 
 class SqlFactSource:
@@ -89,7 +81,7 @@ class SqlFactSource:
                 kb.id,
                 marker,
                 list(kb.read_groups or []),
-                [_Doc(i, list(g or []), list(t or []), dict(m or {})) for i, g, t, m in rows],
+                [DocAccess(i, list(g or []), list(t or []), dict(m or {})) for i, g, t, m in rows],
             )
         with self._lock:
             self._cache[name] = loaded
@@ -101,11 +93,7 @@ class SqlFactSource:
             kb = self._kb(name)
             if kb is None or not can_read_kb(kb.read_groups, principal):
                 continue
-            out += [
-                DocFacts(d.id, name, facts_of(d.meta))
-                for d in kb.docs
-                if can_read(d.groups, principal) and matches(d.id, d.tags, d.meta, filters)
-            ]
+            out += [DocFacts(d.id, name, facts_of(d.meta)) for d in kb.docs if d.visible(principal, filters)]
         return out
 
     def mentions(self, term: str, doc_ids: Collection[str]) -> bool:

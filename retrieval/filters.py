@@ -23,6 +23,21 @@ class SearchFilters:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class DocAccess:
+    """What deciding whether a search may touch a document needs: its id, access groups, scenario
+    tags and metadata (facts included)."""
+
+    id: str
+    groups: list[str]
+    tags: list[str]
+    meta: dict[str, Any]
+
+    def visible(self, principal: Principal, filters: SearchFilters) -> bool:
+        """Readable by ``principal`` and passing ``filters``."""
+        return can_read(self.groups, principal) and matches(self.id, self.tags, self.meta, filters)
+
+
 def can_read_kb(read_groups: list[str] | tuple[str, ...], principal: Principal | None) -> bool:
     """A knowledge base is readable by admins, by everyone when it lists ``EVERYONE``, and otherwise
     by members of one of its read groups. An empty list means admins only (fail closed)."""

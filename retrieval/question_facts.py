@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_ORDINAL = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
+from core.facts import QUARTER_WORDS
+
 _CN_NUMBER = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 _QUARTER_PATTERNS = (
     # Q3 2023, Q3 FY23, Q3 of fiscal 2024, Q3'23, 3Q23, 3Q FY2023
@@ -161,14 +162,15 @@ def periods_in(question: str) -> list[PeriodAsk]:
         q = int(match.group(1) or match.group(2))
         add(PeriodAsk(_full_year(match.group(4)), f"Q{q}", bool(match.group(3))), match.span())
     for match in _QUARTER_PATTERNS[1].finditer(question):
-        q = int(match.group(3)) if match.group(3) else _ORDINAL[match.group(4).lower()]
+        q = int(match.group(3)) if match.group(3) else QUARTER_WORDS[match.group(4).lower()]
         add(PeriodAsk(_full_year(match.group(2)), f"Q{q}", True), match.span())
     for match in _QUARTER_PATTERNS[2].finditer(question):
-        q = _ORDINAL[match.group(1).lower()]
+        q = QUARTER_WORDS[match.group(1).lower()]
         add(PeriodAsk(_full_year(match.group(3)), f"Q{q}", bool(match.group(2))), match.span())
     for match in _HALF.finditer(question):
         if match.group(3):
-            half, year, fiscal = _ORDINAL[match.group(1).lower()], int(match.group(3)), bool(match.group(2))
+            half, year = QUARTER_WORDS[match.group(1).lower()], int(match.group(3))
+            fiscal = bool(match.group(2))
         elif match.group(5):
             half, year, fiscal = int(match.group(4)), _full_year(match.group(5)), False
         else:
@@ -201,7 +203,7 @@ def quarter_only(question: str) -> int | None:
     match = _BARE_QUARTER.search(question)
     if match is None:
         return None
-    return _ORDINAL[match.group(1).lower()] if match.group(1) else int(match.group(2))
+    return QUARTER_WORDS[match.group(1).lower()] if match.group(1) else int(match.group(2))
 
 
 def wants_latest(question: str) -> bool:

@@ -36,7 +36,8 @@ def test_search_and_eval_with_and_without_routing(tmp_path: Path) -> None:
 
     routed = run_kb(data, "search", "What was Globex's total revenue?", "--kb", "filings", "--json")
     assert {Path(h["source"]).name for h in json.loads(routed.stdout)} == {"globex.txt"}
-    plain = run_kb(data, "search", "What was Globex's total revenue?", "--kb", "filings", "--json", "--no-route")
+    question = "What was Globex's total revenue?"
+    plain = run_kb(data, "search", question, "--kb", "filings", "--json", "--no-route")
     assert {Path(h["source"]).name for h in json.loads(plain.stdout)} == {"acme.txt", "globex.txt"}
     missing = run_kb(data, "search", "What was Initech's total revenue?", "--kb", "filings", "--json")
     assert json.loads(missing.stdout) == [] and "no documents about Initech" in missing.stderr

@@ -42,7 +42,8 @@ Expected return | | | 3.40% | 3.70%"""
     rendered = table_text(grid)
     assert rendered.caption == "" and rendered.header_rows == 2
     assert rendered.rows == [
-        "Discount rate — Domestic 2019: 4.00%; Domestic 2018: 3.75%; International 2019: 1.90%; International 2018: 2.80%",
+        "Discount rate — Domestic 2019: 4.00%; Domestic 2018: 3.75%; "
+        "International 2019: 1.90%; International 2018: 2.80%",
         "Pension plans:",
         "Expected return — International 2019: 3.40%; International 2018: 3.70%",
     ]
