@@ -104,10 +104,8 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _REPORT_PERIOD_END = re.compile(rf"\b(?:year|period|six months|half[- ]year)\s+ended\s+({DATE})", re.I)
 _ANNUAL_TITLE = re.compile(r"\b(annual|interim|half[- ]year(?:ly)?)\s+report\b(?:\s+(\d{4}))?", re.I)
 
-XBRL_TAG = re.compile(
-    r"<ix:non(?:Numeric|Fraction)\b[^>]*\bname\s*=\s*[\"']dei:(\w+)[\"'][^>]*>(.*?)</ix:non(?:Numeric|Fraction)>",
-    re.I | re.S,
-)
+_IX_TAG = re.compile(r"<(/?)ix:non(?:Numeric|Fraction)\b([^>]*)>", re.I)
+_DEI_NAME = re.compile(r"\bname\s*=\s*[\"']dei:(\w+)[\"']", re.I)
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -129,11 +127,27 @@ def parse_date(text: str) -> date | None:
     return None
 
 
+def _dei_values(raw_html: str) -> list[tuple[str, str]]:
+    """(dei name, inner HTML) of each ``dei:`` element; elements nest ("For the fiscal year ended
+    <DocumentPeriodEndDate><CurrentFiscalYearEndDate>September 28</…>, 2024</…>")."""
+    values: list[tuple[str, str]] = []
+    open_: list[tuple[str | None, int]] = []
+    for tag in _IX_TAG.finditer(raw_html):
+        if not tag.group(1):
+            name = _DEI_NAME.search(tag.group(2))
+            open_.append((name.group(1) if name else None, tag.end()))
+        elif open_:
+            name, start = open_.pop()
+            if name:
+                values.append((name, raw_html[start : tag.start()]))
+    return values
+
+
 def xbrl_facts(raw_html: str) -> Facts:
     """Facts from inline-XBRL ``dei:`` tags (EntityRegistrantName, TradingSymbol, DocumentType, ...)."""
     found: dict[str, list[str]] = {}
-    for name, inner in XBRL_TAG.findall(raw_html):
-        value = " ".join(html.unescape(_TAG.sub(" ", inner)).split())
+    for name, inner in _dei_values(raw_html):
+        value = " ".join(html.unescape(_TAG.sub("", inner)).split())
         if value:
             found.setdefault(name, []).append(value)
     facts: Facts = {}
