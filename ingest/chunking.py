@@ -19,7 +19,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from core.errors import IngestError
 from core.types import Block, BlockKind, Chunk, Document
-from ingest.table_text import table_text
+from ingest.table_text import header_count, table_text
 
 SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
 CONTEXT_JOINER = " > "
@@ -216,8 +216,8 @@ class StructureAwareChunker:
                 if block.heading_path not in sections:
                     sections[block.heading_path] = self._section(document.title, block.heading_path)
                 section = sections[block.heading_path]
-            if block.kind == "table" and len(block.rows) > 1:
-                flush()  # its chunks carry rendered rows, not the document's text
+            if block.kind == "table" and header_count(block.rows, block.header):
+                flush()  # its chunks carry rows rendered with their headers, not the document's text
                 drafts.extend(self._split_table(block, start, section))
                 continue
             open_tokens = sum(s.tokens for s in open_)
