@@ -13,8 +13,9 @@ class SearchFilters:
     """Restrictions on a search. Everything here is applied before scoring.
 
     ``kbs`` names the knowledge bases to search (at least one); ``tags`` matches documents carrying
-    any of the tags; ``metadata`` requires equality on each key of the document's metadata
-    (e.g. ``{"asin": "B0001"}``); ``document_ids`` limits to those ids.
+    any of the tags; ``metadata`` requires each key of the document's metadata to equal the value,
+    or to contain it when the document holds a list (e.g. ``{"asin": "B0001"}``, ``{"company":
+    "Apple Inc.", "fiscal_year": 2023}``, ``{"tickers": "AAPL"}``); ``document_ids`` limits to those ids.
     """
 
     kbs: tuple[str, ...] = ()
@@ -63,4 +64,10 @@ def matches(doc_id: str, tags: list[str], meta: dict[str, Any], filters: SearchF
         return False
     if filters.tags is not None and filters.tags.isdisjoint(tags):
         return False
-    return all(meta.get(key) == value for key, value in filters.metadata.items())
+    return all(_meta_matches(meta.get(key), value) for key, value in filters.metadata.items())
+
+
+def _meta_matches(held: Any, wanted: Any) -> bool:
+    if isinstance(held, list) and not isinstance(wanted, list):
+        return wanted in held
+    return bool(held == wanted)

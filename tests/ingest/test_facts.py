@@ -90,8 +90,8 @@ def test_inline_xbrl_dei_tags(tmp_path: Path) -> None:
     html.write_text(
         """<html><body><div style="display:none"><ix:header>
 <ix:nonNumeric name="dei:DocumentType" contextRef="c1">10-Q</ix:nonNumeric>
-<ix:nonNumeric name="dei:DocumentPeriodEndDate" contextRef="c1"><ix:nonNumeric name="dei:CurrentFiscalYearEndDate"
- contextRef="c1">July&#160;1</ix:nonNumeric>, 2023</ix:nonNumeric>
+<ix:nonNumeric name="dei:DocumentPeriodEndDate" contextRef="c1"><ix:nonNumeric
+ name="dei:CurrentFiscalYearEndDate" contextRef="c1">July&#160;1</ix:nonNumeric>, 2023</ix:nonNumeric>
 <ix:nonNumeric name="dei:DocumentFiscalYearFocus" contextRef="c1">2023</ix:nonNumeric>
 <ix:nonNumeric name="dei:DocumentFiscalPeriodFocus" contextRef="c1">Q3</ix:nonNumeric>
 <ix:nonNumeric name="dei:EntityRegistrantName" contextRef="c1"><span>Apple&#160;Inc.</span></ix:nonNumeric>

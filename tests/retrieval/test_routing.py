@@ -235,3 +235,20 @@ def test_routed_search_returns_only_the_named_company_and_sees_fact_edits(
     renamed = router.route("Roadrunner Supplies revenue", FILTERS, ADMIN)
     assert renamed.filters.document_ids == {acme}
     assert replace(renamed, periods=()).companies == ("Acme Corp",)
+
+
+def test_facts_are_usable_as_metadata_filters(filings_kb: tuple[IngestionPipeline, Database]) -> None:
+    pipeline, db = filings_kb
+    cache = SnapshotCache(db, pipeline.store)
+    retriever = HybridRetriever(DenseRetriever(cache, pipeline.embedder), SparseRetriever(cache))
+
+    def companies(**metadata: object) -> set[str]:
+        filters = SearchFilters(kbs=("filings",), metadata=dict(metadata))
+        return {
+            h.metadata["company"] for h in retriever.search("revenue", k=10, filters=filters, principal=ADMIN)
+        }
+
+    assert companies(tickers="GBX") == {"Globex Inc."}  # a list fact matches one of its values
+    assert companies(form="10-Q", period_end="2024-06-30") == {"Acme Corp", "Globex Inc."}
+    assert companies(company="Acme Corp") == {"Acme Corp"}
+    assert companies(tickers="NOPE") == set()
