@@ -134,8 +134,8 @@ def _dei_values(raw_html: str) -> list[tuple[str, str]]:
     open_: list[tuple[str | None, int]] = []
     for tag in _IX_TAG.finditer(raw_html):
         if not tag.group(1):
-            name = _DEI_NAME.search(tag.group(2))
-            open_.append((name.group(1) if name else None, tag.end()))
+            dei = _DEI_NAME.search(tag.group(2))
+            open_.append((dei.group(1) if dei else None, tag.end()))
         elif open_:
             name, start = open_.pop()
             if name:
