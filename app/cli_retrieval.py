@@ -17,6 +17,7 @@ from core.settings import load_settings
 from core.types import Hit, Principal
 from retrieval.evaluation import Unit
 from retrieval.filters import SearchFilters
+from retrieval.routing import Route
 
 err = Console(stderr=True, soft_wrap=True)
 eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval and answer quality.")
@@ -58,18 +59,38 @@ def search(
     group: Annotated[list[str] | None, typer.Option("--group", help="Search as a member of G.")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Only documents with this tag.")] = None,
     no_rerank: Annotated[bool, typer.Option("--no-rerank")] = False,
+    no_route: Annotated[
+        bool, typer.Option("--no-route", help="Ignore the company, period or product the query names.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Hybrid search (dense + BM25, fused, reranked) over one or more knowledge bases."""
+    """Hybrid search (dense + BM25, fused, reranked) over one or more knowledge bases, routed by
+    the company, period or product the query names (document facts)."""
     ctx = AppContext(load_settings())
     filters = SearchFilters(kbs=tuple(kb), tags=frozenset(tag) if tag else None)
+    principal = principal_from_flags(user, group)
     try:
-        hits = ctx.retriever.search(
-            query, k=k, filters=filters, principal=principal_from_flags(user, group), rerank=not no_rerank
+        route = Route(filters) if no_route else ctx.router.route(query, filters, principal)
+        found = (
+            []
+            if route.missing_entity
+            else ctx.retriever.search(
+                query,
+                k=route.candidate_k(k),
+                filters=route.filters,
+                principal=principal,
+                rerank=not no_rerank,
+            )
         )
+        hits = route.rank(found, k)
     except KBError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    if route.missing_entity:
+        err.print(f"no documents about {route.missing_entity} in {', '.join(kb)}")
+    elif not as_json and (route.companies or route.products or route.periods):
+        named = [*route.companies, *route.products, *route.periods]
+        err.print(f"routed by: {', '.join(named)}")
     if as_json:
         sys.stdout.write(json.dumps([hit_json(h) for h in hits], ensure_ascii=False) + "\n")
         return
@@ -93,9 +114,14 @@ def eval_retrieval(
     filter_key: Annotated[
         str | None, typer.Option("--filter-key", help="Query metadata key to filter documents by.")
     ] = None,
+    no_route: Annotated[
+        bool, typer.Option("--no-route", help="Search without routing questions by document facts.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """nDCG@10, Recall@10/50, MRR@10 and latency for bm25, dense, hybrid and hybrid+rerank."""
+    """nDCG@10, Recall@10/50, MRR@10 and latency for bm25, dense, hybrid and hybrid+rerank.
+
+    Questions are routed by document facts (company, period, product) unless ``--no-route``."""
     from retrieval.evaluation import VARIANTS, evaluate, fusion_report, variant_searchers
     from retrieval.metrics import read_qrels, read_queries, read_query_filters
 
@@ -122,6 +148,7 @@ def eval_retrieval(
         unit=cast(Unit, unit),
         kb=kb,
         query_filters=query_filters,
+        router=None if no_route else ctx.router,
     )
     rows = [res.as_dict() for res in results]
     fusion = None
@@ -142,19 +169,22 @@ def eval_retrieval(
             query_filters=query_filters,
         )
     if as_json:
-        out: dict[str, Any] = {"kb": kb, "unit": unit, "results": rows}
+        out: dict[str, Any] = {"kb": kb, "unit": unit, "routing": not no_route, "results": rows}
         if fusion is not None:
             out["fusion"] = fusion.as_dict()
         sys.stdout.write(json.dumps(out) + "\n")
         return
-    table = Table("variant", "nDCG@10", "R@10", "R@50", "MRR@10", "p50 ms", "p95 ms", "queries")
+    columns = ["variant", "nDCG@10", "R@10", "R@50", "MRR@10", "p50 ms", "p95 ms", "queries"]
+    table = Table(*columns, *([] if no_route else ["routed", "missing entity"]))
     for row in rows:
+        routing = [] if no_route else [str(row["routed"]), str(row["missing_entity"])]
         table.add_row(
             str(row["variant"]),
             *(f"{row[m]:.3f}" for m in ("ndcg@10", "recall@10", "recall@50", "mrr@10")),
             str(row["p50_ms"]),
             str(row["p95_ms"]),
             str(row["queries"]),
+            *routing,
         )
     Console().print(table)
     if fusion is not None:

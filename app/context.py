@@ -102,6 +102,13 @@ class AppContext:
         )
 
     @cached_property
+    def router(self):  # type: ignore[no-untyped-def]
+        from retrieval.fact_source import SqlFactSource
+        from retrieval.routing import QueryRouter
+
+        return QueryRouter(SqlFactSource(self.db))
+
+    @cached_property
     def generator(self):  # type: ignore[no-untyped-def]
         from generation.backends.factory import build_generator
 

@@ -14,6 +14,7 @@ from core.catalog import base_ref
 from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase, utcnow
 from core.errors import NotFoundError
 from core.stores.registry import SearchBackends
+from core.facts import apply_admin_facts, facts_of
 from core.types import Principal
 from retrieval.filters import can_read, can_read_kb
 
@@ -84,6 +85,20 @@ class DocumentService:
                 writer.stage(session, kb_row)
             writer.committed()
         return doc, kb.name, before
+
+    def set_facts(self, doc_id: str, changes: dict[str, Any]) -> tuple[DocumentRow, str, dict[str, Any]]:
+        """Apply an admin's fact changes (None removes one): (document, base name, the facts before).
+        Facts set here are kept when the file is re-ingested."""
+        with self.db.session() as session:
+            doc = session.get(DocumentRow, doc_id)
+            if doc is None:
+                raise NotFoundError(f"document {doc_id} does not exist")
+            before = facts_of(doc.meta)
+            # updated_at moves so retrieval snapshots and the routing fact cache reload at once.
+            doc.meta, doc.updated_at = apply_admin_facts(dict(doc.meta or {}), changes), utcnow()
+            kb = session.get(KnowledgeBase, doc.kb_id)
+            assert kb is not None
+            return doc, kb.name, before
 
     def reingest_inputs(self, doc_id: str) -> tuple[int, dict[str, Any]]:
         """(base id, job inputs) that re-read a document's stored file under its own source name."""

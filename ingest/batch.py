@@ -11,6 +11,7 @@ from sqlalchemy import delete, insert
 
 from core.db import ChunkRow, DocumentRow, KnowledgeBase, utcnow
 from core.stores.base import ChunkEntry, filterable_metadata
+from core.facts import keep_admin_facts
 from core.types import Chunk, Document, chunk_id, document_id, vector_id
 from ingest.sources import SourceFile
 
@@ -114,7 +115,8 @@ def write_rows(session: Any, kb: KnowledgeBase, batch: Batch, chunk_rows: list[d
         row.version = (row.version or 0) + 1
         row.status, row.error = "ready", None
         row.access_groups, row.scenario_tags = groups, tags
-        row.meta = {**doc.metadata, "file_hash": new.file_hash, "file_path": str(new.file.path)}
+        meta = {**doc.metadata, "file_hash": new.file_hash, "file_path": str(new.file.path)}
+        row.meta = keep_admin_facts(row.meta, meta)
         row.page_count, row.chunk_count, row.size_bytes = doc.page_count, len(new.chunks), new.file.size
         row.updated_at = now
     session.flush()

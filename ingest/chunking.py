@@ -19,6 +19,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from core.errors import IngestError
 from core.types import Block, BlockKind, Chunk, Document
+from ingest.table_text import header_count, table_text
 
 # Split points, best first, as regular expressions (kept at the end of the piece before them):
 # paragraphs, lines, sentences (Chinese 。！？… need no space after them; English .!? do), clauses,
@@ -228,6 +229,10 @@ class StructureAwareChunker:
                 if block.heading_path not in sections:
                     sections[block.heading_path] = self._section(document.title, block.heading_path)
                 section = sections[block.heading_path]
+            if block.kind == "table" and header_count(block.rows, block.header):
+                flush()  # its chunks carry rows rendered with their headers, not the document's text
+                drafts.extend(self._split_table(block, start, section))
+                continue
             open_tokens = sum(s.tokens for s in open_)
             if open_ and block.page != open_[-1].page and open_tokens >= self.target_tokens / 3:
                 flush()
@@ -321,24 +326,30 @@ class StructureAwareChunker:
         return _Draft(section.context, prefix, body, start, end, page, page, section.path, block.kind, ocr)
 
     def _split_table(self, block: Block, start: int, section: _Section) -> list[_Draft]:
-        """Rows packed up to the target with the header row on top; overlong rows split by cells."""
+        """Rows packed up to the target, each written with its column headers ("Revenue — 2019:
+        1,234; 2018: 1,100") under a caption line; overlong rows split by cells."""
         found = _NONBLANK_LINE.finditer(block.text)
         lines = [(m.group(), start + m.start(), start + m.end()) for m in found]
         rows = block.rows or tuple((text,) for text, _, _ in lines)
         if len(lines) != len(rows):  # cells hold newlines: find each rendered row instead
             lines = [(CELL_JOINER.join(row), start, start + len(block.text)) for row in rows]
             lines = self._locate(lines, block.text, start)
-        header_cells = rows[0] if block.header and len(rows) > 1 else ()
-        header = lines[0][0] if header_cells else ""
+        rendered = table_text(rows, block.header) if block.rows else None
+        skip = rendered.header_rows if rendered else 0
+        header_cells = rows[skip - 1] if skip else ()
+        header = rendered.caption if rendered else ""
+        self._counts.prime([header, *(rendered.rows if rendered else [])])
         if self._counts.estimate(header) > section.limit // 3:
-            header_cells, header = (), ""  # too big to repeat: it becomes an ordinary row
-        skip = 1 if header else 0
-        lines, rows = lines[skip:], rows[skip:]
+            header = ""  # too big to repeat on every chunk
+        raw, rows = lines[skip:], rows[skip:]
+        lines = raw
+        if rendered:  # the text chunks carry; the spans stay those of the document's rows
+            lines = [(text, s, e) for text, (_, s, e) in zip(rendered.rows, raw, strict=True)]
         sizes = [self._counts.estimate(text) for text, _, _ in lines]
         drafts: list[_Draft] = []
         for a, b, big in _groups(sizes, self._counts.estimate(header), section):
             if big:
-                drafts.extend(self._split_row(block, lines[a], rows[a], header_cells, section))
+                drafts.extend(self._split_row(block, raw[a], rows[a], header_cells, section))
             else:
                 body = "\n".join(text for text, _, _ in lines[a:b])
                 drafts.append(self._draft(section, block, header, body, lines[a][1], lines[b - 1][2]))

@@ -28,6 +28,7 @@ from core.types import document_id
 from ingest.batch import Batch, NewDoc, chunk_entries, chunk_rows, write_rows
 from ingest.chunking import Chunker
 from ingest.embedder import Embedder
+from ingest.facts import with_facts
 from ingest.jobs import FileOutcome, IngestReport, JobTracker
 from ingest.loaders import StepProgress, load_path
 from ingest.ocr import LazyOcrEngine
@@ -216,6 +217,7 @@ class IngestionPipeline:
                 ocr_dpi=self.settings.ocr_dpi,
                 progress=steps,
             )
+            docs = [with_facts(d, file.path) for d in docs]
             new_docs = [(d, self.chunker.split(d)) for d in docs]
             new_docs = [(d, c) for d, c in new_docs if c]
             if not new_docs:

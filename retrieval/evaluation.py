@@ -18,6 +18,7 @@ from core.types import Hit, Principal
 from retrieval.filters import SearchFilters
 from retrieval.fusion import deduplicate, fuse
 from retrieval.metrics import dedupe_keys, ndcg_at, summarize
+from retrieval.routing import QueryRouter
 
 Unit = Literal["chunk", "doc", "page"]
 VARIANTS = ("bm25", "dense", "hybrid", "hybrid+rerank")
@@ -72,9 +73,20 @@ class VariantResult:
     metrics: dict[str, float]
     p50_ms: float
     p95_ms: float
+    routed: int | None = None  # queries whose search a named company/product/period changed
+    missing: int | None = None  # queries routed to "the base does not hold that company"
 
     def as_dict(self) -> dict[str, float | str]:
-        return {"variant": self.variant, **self.metrics, "p50_ms": self.p50_ms, "p95_ms": self.p95_ms}
+        routing: dict[str, float] = {}
+        if self.routed is not None:
+            routing = {"routed": self.routed, "missing_entity": self.missing or 0}
+        return {
+            "variant": self.variant,
+            **self.metrics,
+            "p50_ms": self.p50_ms,
+            "p95_ms": self.p95_ms,
+            **routing,
+        }
 
 
 def evaluate(
@@ -87,19 +99,32 @@ def evaluate(
     k: int = 100,
     query_filters: dict[str, dict[str, str]] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    router: QueryRouter | None = None,
 ) -> list[VariantResult]:
     """Run every variant on every judged query. ``query_filters`` maps a query id to a metadata
-    filter (e.g. the product a retail question is about)."""
+    filter (e.g. the product a retail question is about). With a ``router`` each query is first
+    routed by document facts (its time counts in the latency); a query routed to a missing
+    company retrieves nothing, as the answering path would abstain."""
     judged = [q for q in queries if q in qrels]
     results: list[VariantResult] = []
     for name, search in searchers.items():
         rankings: dict[str, list[str]] = {}
         latencies: list[float] = []
+        routed = missing = 0
         for i, qid in enumerate(judged):
             meta = (query_filters or {}).get(qid) or {}
             filters = SearchFilters(kbs=(kb,), metadata=dict(meta))
             start = time.perf_counter()
-            hits = search(queries[qid], k, filters)
+            if router is None:
+                hits = search(queries[qid], k, filters)
+            else:
+                route = router.route(queries[qid], filters, EVAL_PRINCIPAL)
+                routed += bool(route.boosts or route.filters != filters)
+                missing += route.missing_entity is not None
+                found = (
+                    [] if route.missing_entity else search(queries[qid], route.candidate_k(k), route.filters)
+                )
+                hits = route.rank(found, k)
             latencies.append((time.perf_counter() - start) * 1000)
             rankings[qid] = dedupe_keys([hit_keys(h, unit) for h in hits])
             if progress:
@@ -111,6 +136,8 @@ def evaluate(
                 summarize(rankings, qrels),
                 round(float(np.percentile(lat, 50)), 1),
                 round(float(np.percentile(lat, 95)), 1),
+                None if router is None else routed,
+                None if router is None else missing,
             )
         )
     return results

@@ -13,14 +13,30 @@ class SearchFilters:
     """Restrictions on a search. Everything here is applied before scoring.
 
     ``kbs`` names the knowledge bases to search (at least one); ``tags`` matches documents carrying
-    any of the tags; ``metadata`` requires equality on each key of the document's metadata
-    (e.g. ``{"asin": "B0001"}``); ``document_ids`` limits to those ids.
+    any of the tags; ``metadata`` requires each key of the document's metadata to equal the value,
+    or to contain it when the document holds a list (e.g. ``{"asin": "B0001"}``, ``{"company":
+    "Apple Inc.", "fiscal_year": 2023}``, ``{"tickers": "AAPL"}``); ``document_ids`` limits to those ids.
     """
 
     kbs: tuple[str, ...] = ()
     document_ids: frozenset[str] | None = None
     tags: frozenset[str] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DocAccess:
+    """What deciding whether a search may touch a document needs: its id, access groups, scenario
+    tags and metadata (facts included)."""
+
+    id: str
+    groups: list[str]
+    tags: list[str]
+    meta: dict[str, Any]
+
+    def visible(self, principal: Principal, filters: SearchFilters) -> bool:
+        """Readable by ``principal`` and passing ``filters``."""
+        return can_read(self.groups, principal) and matches(self.id, self.tags, self.meta, filters)
 
 
 def can_read_kb(read_groups: list[str] | tuple[str, ...], principal: Principal | None) -> bool:
@@ -48,4 +64,10 @@ def matches(doc_id: str, tags: list[str], meta: dict[str, Any], filters: SearchF
         return False
     if filters.tags is not None and filters.tags.isdisjoint(tags):
         return False
-    return all(meta.get(key) == value for key, value in filters.metadata.items())
+    return all(_meta_matches(meta.get(key), value) for key, value in filters.metadata.items())
+
+
+def _meta_matches(held: Any, wanted: Any) -> bool:
+    if isinstance(held, list) and not isinstance(wanted, list):
+        return wanted in held
+    return bool(held == wanted)

@@ -11,11 +11,23 @@ from fastapi.responses import FileResponse
 
 from app.api.deps import AdminDep, CallerDep, ServicesDep
 from app.api.problems import PayloadTooLarge, UnsupportedMedia
-from app.api.schemas import DocumentOut, DocumentPatch, JobOut, KbIn, KbMigrateIn, KbOut, KbPatch, UploadOut
+from app.api.schemas import (
+    DocumentFactsOut,
+    DocumentFactsPatch,
+    DocumentOut,
+    DocumentPatch,
+    JobOut,
+    KbIn,
+    KbMigrateIn,
+    KbOut,
+    KbPatch,
+    UploadOut,
+)
 from app.api.services import Services
 from app.uploads import UploadRejected, UploadStore
 from core.db import DocumentRow, IngestionJob
 from core.errors import ConflictError, NotFoundError
+from core.facts import fact_sources, facts_of
 from core.types import EVERYONE
 from retrieval.filters import can_read_kb
 
@@ -95,6 +107,7 @@ def _document_out(doc: DocumentRow, kb_name: str) -> DocumentOut:
         tags=list(doc.scenario_tags or []),
         size_bytes=doc.size_bytes,
         updated_at=doc.updated_at,
+        facts=facts_of(doc.meta),
     )
 
 
@@ -148,6 +161,30 @@ def update_document(doc_id: str, body: DocumentPatch, caller: AdminDep, svc: Ser
     doc, kb_name, before = svc.documents.set_groups(doc_id, groups)
     svc.audit.record(caller.username, "document.access_groups", doc_id, before=before, after=groups)
     return _document_out(doc, kb_name)
+
+
+def _facts_out(doc: DocumentRow, kb_name: str) -> DocumentFactsOut:
+    sources = fact_sources(doc.meta)
+    facts = facts_of(doc.meta)
+    return DocumentFactsOut(
+        id=doc.id, kb=kb_name, facts=facts, sources={k: v for k, v in sources.items() if k in facts}
+    )
+
+
+@router.get("/documents/{doc_id}/facts", response_model=DocumentFactsOut, tags=["documents"])
+def get_document_facts(doc_id: str, caller: AdminDep, svc: ServicesDep) -> DocumentFactsOut:
+    return _facts_out(*svc.documents.readable(doc_id, caller.principal()))
+
+
+@router.patch("/documents/{doc_id}/facts", response_model=DocumentFactsOut, tags=["documents"])
+def update_document_facts(
+    doc_id: str, body: DocumentFactsPatch, caller: AdminDep, svc: ServicesDep
+) -> DocumentFactsOut:
+    changes = body.model_dump(exclude_unset=True)
+    doc, kb_name, before = svc.documents.set_facts(doc_id, changes)
+    out = _facts_out(doc, kb_name)
+    svc.audit.record(caller.username, "document.facts", doc_id, before=before, after=out.facts)
+    return out
 
 
 @router.delete("/documents/{doc_id}", status_code=204, tags=["documents"])

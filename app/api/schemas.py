@@ -141,10 +141,36 @@ class DocumentOut(BaseModel):
     tags: list[str]
     size_bytes: int
     updated_at: datetime
+    facts: dict[str, Any] = Field(default_factory=dict)
 
 
 class DocumentPatch(Strict):
     access_groups: list[str] = Field(max_length=100)
+
+
+class DocumentFactsOut(BaseModel):
+    """A document's facts and where each was read from (xbrl, cover, text, filename, record, admin)."""
+
+    id: str
+    kb: str
+    facts: dict[str, Any]
+    sources: dict[str, str]
+
+
+class DocumentFactsPatch(Strict):
+    """Facts to set; a field given as null removes that fact; fields left out are unchanged."""
+
+    company: str | None = Field(default=None, max_length=256)
+    tickers: list[str] | None = Field(default=None, max_length=20)
+    aliases: list[str] | None = Field(default=None, max_length=20)
+    form: str | None = Field(default=None, max_length=64)
+    fiscal_year: int | None = Field(default=None, ge=1900, le=2200)
+    fiscal_period: Literal["Q1", "Q2", "Q3", "Q4", "H1", "H2", "FY"] | None = None
+    period_end: str | None = Field(default=None, max_length=10, description="YYYY-MM-DD")
+    product_id: str | None = Field(default=None, max_length=256)
+    product_name: str | None = Field(default=None, max_length=256)
+    brand: str | None = Field(default=None, max_length=256)
+    category: str | None = Field(default=None, max_length=256)
 
 
 class UploadOut(BaseModel):

@@ -194,6 +194,13 @@ class ApiClient:
             "PATCH", f"/documents/{doc_id}", json={"access_groups": access_groups}
         )
 
+    def document_facts(self, doc_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/documents/{doc_id}/facts")  # type: ignore[no-any-return]
+
+    def update_document_facts(self, doc_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Set facts (a value of None removes that fact); returns the document's facts after."""
+        return self.request("PATCH", f"/documents/{doc_id}/facts", json=changes)  # type: ignore[no-any-return]
+
     def delete_document(self, doc_id: str) -> None:
         self.request("DELETE", f"/documents/{doc_id}")
 

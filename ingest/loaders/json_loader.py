@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from core.errors import CorruptFileError
 from core.types import Block, Document, sha256_hex
-from ingest.loaders.base import LoadOptions, file_document
+from ingest.loaders.base import LoadOptions, file_document, table_block
 from ingest.loaders.text_loader import decode_file, paragraphs
 
 _SCALARS = (str, int, float, bool)
+_RULE_LINE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")  # a Markdown |---|---|
 
 
 def _scalar(value: Any) -> str:
@@ -76,6 +79,19 @@ def _own_title(value: Any) -> str | None:
             if str(key).casefold() in ("title", "name", "subject") and isinstance(item, str):
                 return item
     return None
+
+
+def _text_block(text: str) -> Block:
+    """A paragraph of a corpus record; a grid of ``a | b | c`` lines (a table serialised as text,
+    e.g. TAT-QA's) becomes a table block, so chunks can carry each row's column headers."""
+    lines = text.split("\n")
+    cells = [[c.strip() for c in line.split("|")] for line in lines if not _RULE_LINE.match(line)]
+    widths = {len(row) for row in cells}
+    if len(cells) >= 2 and min(widths) >= 2 and max(widths) - min(widths) <= 1:
+        block = table_block(cells)
+        if block is not None and len(block.rows) >= 2:
+            return replace(block, text=text) if block.text != text else block
+    return Block(kind="paragraph", text=text)
 
 
 def canonical_json(record: Any) -> str:
@@ -147,7 +163,7 @@ class JsonLinesLoader:
             docs[ext_id] = Document(
                 source=f"{source}#{ext_id}",
                 title=title,
-                blocks=tuple(Block(kind="paragraph", text=p) for p in paragraphs(text)),
+                blocks=tuple(_text_block(p) for p in paragraphs(text)),
                 content_hash=sha256_hex(canonical_json(record)),
                 format=self.format,
                 external_id=ext_id,

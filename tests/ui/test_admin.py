@@ -220,6 +220,32 @@ def test_documents_table_and_actions(ui_env: LiveApi, admin_kb: str) -> None:
     assert doc["id"] not in {d["id"] for d in admin.documents(admin_kb)}
 
 
+def test_document_facts_shown_and_corrected(ui_env: LiveApi, admin_kb: str) -> None:
+    admin = ui_env.client("admin")
+    sheet = b"# Folding wagon\n\nAmazon ASIN: B0TESTWAGN. Category: toys & games.\n\nSturdy steel frame.\n"
+    job = ui_env.wait_for_job(admin.upload(admin_kb, [("wagon.md", sheet)])["job_id"])
+    assert job["status"] == "succeeded"
+    at = app_as(ui_env, "admin", "views/admin_documents.py")
+    at.selectbox(key="docs_kb").select(admin_kb).run()
+    table = at.dataframe[0].value
+    row = table[table["source"] == "wagon.md"].iloc[0]
+    assert "Folding wagon" in row["facts"] and "B0TESTWAGN" in row["facts"]
+    doc = next(d for d in admin.documents(admin_kb) if d["source"] == "wagon.md")
+    at.selectbox(key="docs_pick").set_value(doc["id"]).run()
+    assert at.text_input(key=f"fact_product_id_{doc['id']}").value == "B0TESTWAGN"
+    at.text_input(key=f"fact_brand_{doc['id']}").set_value("Mac Sports")
+    at.text_input(key=f"fact_category_{doc['id']}").set_value("")
+    button(at, "Save facts").click().run()
+    assert not at.exception and any("Saved the facts of wagon.md" in s.value for s in at.success)
+    saved = admin.document_facts(doc["id"])
+    assert saved["facts"]["brand"] == "Mac Sports" and "category" not in saved["facts"]
+    assert saved["sources"]["brand"] == "admin"
+    at.text_input(key=f"fact_fiscal_year_{doc['id']}").set_value("soon")
+    button(at, "Save facts").click().run()
+    assert not at.exception and at.error  # the API's reason, shown to the admin
+    admin.delete_document(doc["id"])
+
+
 def test_users_and_groups(ui_env: LiveApi) -> None:
     at = clean(app_as(ui_env, "admin", "views/admin_users.py"))
     assert {"admin", "agent", "employee"} <= set(at.dataframe[0].value["username"])

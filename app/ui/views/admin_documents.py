@@ -1,9 +1,11 @@
-"""Admin · documents: status, chunks, groups and errors per document; delete, re-ingest, regroup."""
+"""Admin · documents: status, chunks, groups, facts and errors per document; delete, re-ingest,
+regroup, correct facts."""
 
 from typing import Any
 
 import streamlit as st
 
+from app.ui.facts_form import facts_editor, summary
 from app.ui.render import job_monitor
 from app.ui.session import api_errors, client, flash, require_role
 from app.ui.uploads import TRACKED_JOBS, track_job
@@ -53,6 +55,7 @@ if docs:
                 "pages": d["page_count"],
                 "groups": ", ".join(d["access_groups"]) or "all readers",
                 "tags": ", ".join(d["tags"]),
+                "facts": summary(d.get("facts") or {}),
                 "KiB": round(d["size_bytes"] / 1024, 1),
                 "updated": str(d["updated_at"])[:19].replace("T", " "),
                 "error": d["error"] or "",
@@ -97,6 +100,20 @@ if docs:
             api.delete_document(doc_id)
             flash(f"Deleted {doc['source']}.")
             st.rerun()
+
+    with st.expander("Facts: company, period, product (used to route questions)", expanded=False):
+        current: dict[str, Any] = {"facts": {}, "sources": {}}
+        with api_errors("Loading facts"):
+            current = api.document_facts(doc_id)
+        edits = facts_editor(doc_id, current["facts"], current["sources"])
+        if edits is not None:
+            if not edits:
+                st.info("Nothing changed.")
+            else:
+                with api_errors("Saving facts"):
+                    api.update_document_facts(doc_id, edits)
+                    flash(f"Saved the facts of {doc['source']}.")
+                    st.rerun()
 
 st.subheader("Ingestion jobs")
 job_monitor(client, TRACKED_JOBS)
