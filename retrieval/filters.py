@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.stores.base import meta_matches
 from core.types import EVERYONE, Principal
 
 
@@ -64,10 +65,5 @@ def matches(doc_id: str, tags: list[str], meta: dict[str, Any], filters: SearchF
         return False
     if filters.tags is not None and filters.tags.isdisjoint(tags):
         return False
-    return all(_meta_matches(meta.get(key), value) for key, value in filters.metadata.items())
+    return all(meta_matches(meta.get(key), value) for key, value in filters.metadata.items())
 
-
-def _meta_matches(held: Any, wanted: Any) -> bool:
-    if isinstance(held, list) and not isinstance(wanted, list):
-        return wanted in held
-    return bool(held == wanted)

@@ -41,7 +41,8 @@ class StoreFilter:
 
     ``groups`` None means no group restriction (an admin); otherwise a chunk is visible when its
     document has no access groups or shares one with ``groups`` (an empty set sees only the former).
-    ``document_ids``/``tags`` None mean no restriction; ``metadata`` requires equality per key.
+    ``document_ids``/``tags`` None mean no restriction; ``metadata`` requires each key to equal the value
+    or, for a list-valued field, to contain it (:func:`meta_matches`).
     """
 
     kb_id: int
@@ -64,7 +65,15 @@ class StoreFilter:
             return False
         if self.tags is not None and self.tags.isdisjoint(tags):
             return False
-        return all(meta.get(key) == value for key, value in self.metadata.items())
+        return all(meta_matches(meta.get(key), value) for key, value in self.metadata.items())
+
+
+def meta_matches(held: Any, wanted: Any) -> bool:
+    """A metadata filter value matches a document value that equals it, or a list that contains it
+    (a filing's ``tickers``); every backend's filter reproduces this."""
+    if isinstance(held, list) and not isinstance(wanted, list):
+        return wanted in held
+    return bool(held == wanted)
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,9 @@ def filter_expression(flt: StoreFilter, sigs: Signatures) -> str | None:
     for key, value in flt.metadata.items():
         if not _META_KEY.match(key):
             raise ConfigError(f"metadata filter key {key!r}: use letters, digits and '_' only")
-        parts.append(f'meta["{key}"] == {_literal(value)}')
+        # equal to the value, or a list holding it (meta_matches)
+        literal = _literal(value)
+        parts.append(f'(meta["{key}"] == {literal} or json_contains(meta["{key}"], {literal}))')
     return " and ".join(parts)
 
 

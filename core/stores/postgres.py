@@ -114,9 +114,11 @@ def _where(flt: StoreFilter) -> tuple[str, dict[str, Any]]:
     if flt.tags is not None:
         parts.append("tags && CAST(:tags AS text[])")
         params["tags"] = sorted(flt.tags)
-    if flt.metadata:
-        parts.append("meta @> CAST(:meta AS jsonb)")
-        params["meta"] = json.dumps(dict(flt.metadata))
+    for i, (key, value) in enumerate(sorted(flt.metadata.items())):
+        # equal to the value, or a list holding it (meta_matches); both forms use the GIN index
+        parts.append(f"(meta @> CAST(:meta{i} AS jsonb) OR meta @> CAST(:metalist{i} AS jsonb))")
+        params[f"meta{i}"] = json.dumps({key: value})
+        params[f"metalist{i}"] = json.dumps({key: [value]})
     return " AND ".join(parts), params
 
 

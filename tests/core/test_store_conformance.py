@@ -254,6 +254,20 @@ def test_tags_and_documents_filter(env: Env) -> None:
     assert set(env.ksearch("item3x0 item0x0", 10, document_ids=only)) == {docs[3].keys("conf")[0]}
 
 
+def test_metadata_filter_matches_a_list_by_membership(env: Env) -> None:
+    docs = corpus(4, 2)  # a filing's facts: tickers is a list, fiscal_year a number
+    docs[0].meta = {"company": "Apple Inc.", "tickers": ["AAPL"], "fiscal_year": 2023}
+    docs[1].meta = {"company": "Alphabet Inc.", "tickers": ["GOOG", "GOOGL"], "fiscal_year": 2023}
+    docs[2].meta = {"company": "Acme", "tickers": "GOOGL", "fiscal_year": 2022}
+    env.write(docs)
+    query = docs[3].vectors[0]
+    keys = {i: set(d.keys("conf")) for i, d in enumerate(docs)}
+    assert set(env.vsearch(query, 10, metadata={"tickers": "GOOGL"})) == keys[1] | keys[2]
+    assert set(env.vsearch(query, 10, metadata={"tickers": "AAPL", "fiscal_year": 2023})) == keys[0]
+    assert env.vsearch(query, 10, metadata={"tickers": "MSFT"}) == []
+    assert set(env.ksearch("item1x0 item0x0", 10, metadata={"tickers": "GOOG"})) == {docs[1].keys("conf")[0]}
+
+
 def test_delete_and_reingest_take_effect_at_once(env: Env) -> None:
     docs = corpus(10, 3)
     env.write(docs)
