@@ -66,4 +66,3 @@ def matches(doc_id: str, tags: list[str], meta: dict[str, Any], filters: SearchF
     if filters.tags is not None and filters.tags.isdisjoint(tags):
         return False
     return all(meta_matches(meta.get(key), value) for key, value in filters.metadata.items())
-
