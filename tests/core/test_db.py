@@ -44,3 +44,30 @@ def test_settings_file_and_environment(tmp_path, monkeypatch) -> None:  # type: 
     monkeypatch.setenv("KB_SETTINGS_FILE", str(tmp_path / "missing.env"))
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings()
+
+
+def test_down_and_up_migrations_keep_documents_and_chunks(db: Database) -> None:
+    """SQLite rebuilds a table to alter it; with foreign keys on, that once cascaded into deleting
+    every document and chunk of an existing install on upgrade."""
+    from alembic import command
+    from sqlalchemy import func, select
+
+    from core.db import ChunkRow, DocumentRow, KnowledgeBase
+    from core.migrate import alembic_config
+
+    with db.session() as session:
+        kb = KnowledgeBase(name="kept")
+        session.add(kb)
+        session.flush()
+        session.add(DocumentRow(id="d1", kb_id=kb.id, source="a.txt", status="ready"))
+        session.flush()
+        session.add(ChunkRow(id="c1", document_id="d1", kb_id=kb.id, vector_id=1, position=0, text="x"))
+
+    def counts() -> tuple[int | None, ...]:
+        with db.session() as session:
+            return tuple(session.scalar(select(func.count()).select_from(t)) for t in (DocumentRow, ChunkRow))
+
+    command.downgrade(alembic_config(db.engine), "0003")
+    assert counts() == (1, 1)
+    db.upgrade()
+    assert counts() == (1, 1)
