@@ -14,6 +14,7 @@ from core.catalog import base_ref
 from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase, utcnow
 from core.errors import NotFoundError
 from core.facts import apply_admin_facts, facts_of
+from core.stores.base import filterable_metadata
 from core.stores.registry import SearchBackends
 from core.types import Principal
 from retrieval.filters import can_read, can_read_kb
@@ -88,17 +89,31 @@ class DocumentService:
 
     def set_facts(self, doc_id: str, changes: dict[str, Any]) -> tuple[DocumentRow, str, dict[str, Any]]:
         """Apply an admin's fact changes (None removes one): (document, base name, the facts before).
-        Facts set here are kept when the file is re-ingested."""
+        Facts set here are kept when the file is re-ingested; the base's store gets them as filter
+        fields in the same transaction, so a metadata filter sees the edit at once on every backend."""
         with self.db.session() as session:
             doc = session.get(DocumentRow, doc_id)
-            if doc is None:
-                raise NotFoundError(f"document {doc_id} does not exist")
-            before = facts_of(doc.meta)
-            # updated_at moves so retrieval snapshots and the routing fact cache reload at once.
-            doc.meta, doc.updated_at = apply_admin_facts(dict(doc.meta or {}), changes), utcnow()
-            kb = session.get(KnowledgeBase, doc.kb_id)
-            assert kb is not None
-            return doc, kb.name, before
+            kb = session.get(KnowledgeBase, doc.kb_id) if doc else None
+        if doc is None or kb is None:
+            raise NotFoundError(f"document {doc_id} does not exist")
+        with self.backends.get(kb.backend).writer(base_ref(kb)) as writer:
+            with self.db.session() as session:
+                doc = session.get(DocumentRow, doc_id)
+                kb_row = session.get(KnowledgeBase, kb.id)
+                if doc is None or kb_row is None:
+                    raise NotFoundError(f"document {doc_id} does not exist")
+                before = facts_of(doc.meta)
+                # updated_at moves so retrieval snapshots and the routing fact cache reload at once.
+                doc.meta, doc.updated_at = apply_admin_facts(dict(doc.meta or {}), changes), utcnow()
+                writer.set_access(
+                    doc_id,
+                    list(doc.access_groups or []),
+                    list(doc.scenario_tags or []),
+                    filterable_metadata(doc.meta),
+                )
+                writer.stage(session, kb_row)
+            writer.committed()
+        return doc, kb.name, before
 
     def reingest_inputs(self, doc_id: str) -> tuple[int, dict[str, Any]]:
         """(base id, job inputs) that re-read a document's stored file under its own source name."""

@@ -77,8 +77,11 @@ def chunk_rows(kb: KnowledgeBase, batch: Batch) -> tuple[list[dict[str, Any]], l
     return rows, [r["vector_id"] for r in rows]
 
 
-def chunk_entries(batch: Batch, rows: list[dict[str, Any]]) -> list[ChunkEntry]:
-    """What the search store keeps of each new chunk row (rows in ``chunk_rows`` order)."""
+def chunk_entries(
+    batch: Batch, rows: list[dict[str, Any]], metas: dict[str, dict[str, Any]]
+) -> list[ChunkEntry]:
+    """What the search store keeps of each new chunk row (rows in ``chunk_rows`` order); ``metas``:
+    each document's metadata as written (``write_rows``: admin-set facts kept)."""
     if not rows:
         return []
     vectors = np.vstack(batch.vectors)
@@ -86,9 +89,9 @@ def chunk_entries(batch: Batch, rows: list[dict[str, Any]]) -> list[ChunkEntry]:
     position = 0
     groups, tags = tuple(batch.groups), tuple(batch.tags)
     for new in batch.new_docs:
-        meta = filterable_metadata(new.doc.metadata)
         for _chunk in new.chunks:
             row = rows[position]
+            meta = filterable_metadata(metas.get(row["document_id"]))
             entries.append(
                 ChunkEntry(
                     row["vector_id"], row["document_id"], row["text"], vectors[position], groups, tags, meta
@@ -98,13 +101,17 @@ def chunk_entries(batch: Batch, rows: list[dict[str, Any]]) -> list[ChunkEntry]:
     return entries
 
 
-def write_rows(session: Any, kb: KnowledgeBase, batch: Batch, chunk_rows: list[dict[str, Any]]) -> None:
+def write_rows(
+    session: Any, kb: KnowledgeBase, batch: Batch, chunk_rows: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Document and chunk rows of the batch; returns each written document's metadata by id."""
     if batch.remove_doc_ids:
         session.execute(delete(ChunkRow).where(ChunkRow.document_id.in_(batch.remove_doc_ids)))
     if batch.delete_doc_ids:
         session.execute(delete(DocumentRow).where(DocumentRow.id.in_(batch.delete_doc_ids)))
     groups, tags = batch.groups, batch.tags
     now = utcnow()
+    metas: dict[str, dict[str, Any]] = {}
     for new in batch.new_docs:
         doc = new.doc
         doc_id = document_id(kb.name, doc.source)
@@ -116,7 +123,7 @@ def write_rows(session: Any, kb: KnowledgeBase, batch: Batch, chunk_rows: list[d
         row.status, row.error = "ready", None
         row.access_groups, row.scenario_tags = groups, tags
         meta = {**doc.metadata, "file_hash": new.file_hash, "file_path": str(new.file.path)}
-        row.meta = keep_admin_facts(row.meta, meta)
+        row.meta = metas[doc_id] = keep_admin_facts(row.meta, meta)
         row.page_count, row.chunk_count, row.size_bytes = doc.page_count, len(new.chunks), new.file.size
         row.updated_at = now
     session.flush()
@@ -141,3 +148,4 @@ def write_rows(session: Any, kb: KnowledgeBase, batch: Batch, chunk_rows: list[d
         if row is not None:
             row.access_groups, row.scenario_tags, row.updated_at = groups, tags, now
             row.meta = {**(row.meta or {}), "file_hash": file_hash}
+    return metas

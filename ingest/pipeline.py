@@ -304,10 +304,10 @@ class IngestionPipeline:
                 else []
             )
             rows, _ = chunk_rows(kb_row, batch)
-            write_rows(session, kb_row, batch, rows)
+            metas = write_rows(session, kb_row, batch, rows)
             session.flush()
             writer.delete(old_vids)
-            writer.upsert(chunk_entries(batch, rows))
+            writer.upsert(chunk_entries(batch, rows, metas))
             for doc_id, _hash in batch.meta_updates:
                 writer.set_access(doc_id, batch.groups, batch.tags)
             kb_row.embedding_model = kb_row.embedding_model or self.embedder.name

@@ -121,7 +121,14 @@ class IndexWriter(Protocol):
 
     def delete(self, keys: Sequence[int]) -> None: ...
 
-    def set_access(self, document_id: str, groups: Sequence[str], tags: Sequence[str]) -> None: ...
+    def set_access(
+        self,
+        document_id: str,
+        groups: Sequence[str],
+        tags: Sequence[str],
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Replace a document's filter fields: groups and tags, and its metadata when given."""
 
     def stage(self, session: Any, kb_row: Any) -> None: ...
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,7 +219,7 @@ class MilvusWriter:
         self.kb = kb
         self._upserts: dict[int, ChunkEntry] = {}
         self._deletes: set[int] = set()
-        self._access: list[tuple[str, list[str], list[str]]] = []
+        self._access: list[tuple[str, list[str], list[str], Mapping[str, Any] | None]] = []
 
     def upsert(self, entries: Sequence[ChunkEntry]) -> None:
         for entry in entries:
@@ -231,19 +231,25 @@ class MilvusWriter:
             self._deletes.add(int(key))
             self._upserts.pop(int(key), None)
 
-    def set_access(self, document_id: str, groups: Sequence[str], tags: Sequence[str]) -> None:
-        self._access.append((document_id, sorted(groups), sorted(tags)))
+    def set_access(
+        self,
+        document_id: str,
+        groups: Sequence[str],
+        tags: Sequence[str],
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._access.append((document_id, sorted(groups), sorted(tags), metadata))
 
     def stage(self, session: Any, kb_row: Any) -> None:
-        touch_documents(session, [doc for doc, _, _ in self._access])  # signatures reload
+        touch_documents(session, [doc for doc, *_ in self._access])  # signatures reload
         if not (self._upserts or self._deletes or self._access):
             return
         self.backend.create_base(self.kb)
         name = self.backend.collection(self.kb.id)
         for part in iter_batches(list(self._upserts.values()), _BATCH):
             self.backend.client.upsert(name, [_row(e) for e in part])
-        for document_id, groups, tags in self._access:
-            self.backend.set_access(self.kb, document_id, groups, tags)
+        for document_id, groups, tags, meta in self._access:
+            self.backend.set_access(self.kb, document_id, groups, tags, meta)
         self._upserts, self._access = {}, []
 
     def committed(self) -> None:
@@ -395,7 +401,14 @@ class MilvusBackend:
         finally:
             iterator.close()
 
-    def set_access(self, kb: BaseRef, document_id: str, groups: list[str], tags: list[str]) -> None:
+    def set_access(
+        self,
+        kb: BaseRef,
+        document_id: str,
+        groups: list[str],
+        tags: list[str],
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
         """Rewrite a document's filter fields (Milvus upserts whole rows, so read them first)."""
         name = self.collection(kb.id)
         if not self.client.has_collection(name):
@@ -407,6 +420,8 @@ class MilvusBackend:
         )
         for row in rows:
             row.update(access=signature(groups), groups=groups, tagset=signature(tags), tags=tags)
+            if metadata is not None:
+                row["meta"] = dict(metadata)
             row.pop("sparse", None)
         for part in iter_batches(list(rows), _BATCH):
             self.client.upsert(name, list(part))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -246,7 +246,7 @@ class PgWriter:
         self.kb = kb
         self._upserts: dict[int, ChunkEntry] = {}
         self._deletes: set[int] = set()
-        self._access: list[tuple[str, list[str], list[str]]] = []
+        self._access: list[tuple[str, list[str], list[str], Mapping[str, Any] | None]] = []
 
     def upsert(self, entries: Sequence[ChunkEntry]) -> None:
         for entry in entries:
@@ -258,8 +258,14 @@ class PgWriter:
             self._deletes.add(int(key))
             self._upserts.pop(int(key), None)
 
-    def set_access(self, document_id: str, groups: Sequence[str], tags: Sequence[str]) -> None:
-        self._access.append((document_id, sorted(groups), sorted(tags)))
+    def set_access(
+        self,
+        document_id: str,
+        groups: Sequence[str],
+        tags: Sequence[str],
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._access.append((document_id, sorted(groups), sorted(tags), metadata))
 
     def stage(self, session: Any, kb_row: Any) -> None:
         self.backend.register(session)
@@ -301,11 +307,17 @@ class PgWriter:
                     "metas": [json.dumps(dict(e.metadata)) for e in part],
                 },
             )
-        for document_id, groups, tags in self._access:
-            session.execute(
-                text(f"UPDATE {TABLE} SET groups = :g, tags = :t WHERE kb_id = :kb AND document_id = :d"),
-                {"g": groups, "t": tags, "kb": self.kb.id, "d": document_id},
-            )
+        for document_id, groups, tags, meta in self._access:
+            where = {"g": groups, "t": tags, "kb": self.kb.id, "d": document_id}
+            if meta is None:
+                sql = f"UPDATE {TABLE} SET groups = :g, tags = :t WHERE kb_id = :kb AND document_id = :d"
+            else:
+                sql = (
+                    f"UPDATE {TABLE} SET groups = :g, tags = :t, meta = CAST(:m AS jsonb)"
+                    " WHERE kb_id = :kb AND document_id = :d"
+                )
+                where["m"] = json.dumps(dict(meta))
+            session.execute(text(sql), where)
         self._upserts, self._deletes, self._access = {}, set(), []
 
     def _chunk_ids(self, session: Any, keys: list[int]) -> dict[int, str]:

@@ -313,6 +313,22 @@ def test_access_changes_reach_the_filter_fields(env: Env) -> None:
     assert not hidden & set(env.ksearch("item1x0 item1x1", 8, groups=frozenset({"hr"})))
 
 
+def test_metadata_changes_reach_the_filter_fields(env: Env) -> None:
+    docs = corpus(4, 2)
+    docs[2].meta = {"company": "Acme"}
+    env.write(docs)
+    doc_id = document_id("conf", docs[2].source)
+    edited = {"company": "Acme", "tickers": ["ACME", "ACM"]}  # an admin adds the tickers
+    with env.backend.writer(env.ref) as writer:
+        with env.db.session() as session:
+            session.get(DocumentRow, doc_id).meta = edited
+            writer.set_access(doc_id, [], [], edited)
+            writer.stage(session, session.get(KnowledgeBase, env.kb.id))
+        writer.committed()
+    assert set(env.vsearch(docs[0].vectors[0], 8, metadata={"tickers": "ACM"})) == set(docs[2].keys("conf"))
+    assert set(env.ksearch("item2x0 item0x0", 8, metadata={"company": "Acme"})) == {docs[2].keys("conf")[0]}
+
+
 def test_two_writers_on_one_base_do_not_corrupt_it(env: Env) -> None:
     first, second = corpus(30, 4, seed=1), corpus(30, 4, seed=2)
     for doc in second:

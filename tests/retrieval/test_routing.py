@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from app.documents import DocumentService
 from core.db import Database, DocumentRow, utcnow
 from core.facts import apply_admin_facts
 from core.settings import Settings
@@ -16,13 +17,13 @@ from core.types import Hit, Principal
 from ingest.chunking import StructureAwareChunker
 from ingest.embedder import HashingEmbedder
 from ingest.pipeline import IngestionPipeline
+from retrieval.candidates import SearchStores
 from retrieval.dense import DenseRetriever
 from retrieval.fact_source import DocFacts, SqlFactSource
 from retrieval.filters import SearchFilters
 from retrieval.hybrid import HybridRetriever
 from retrieval.question_facts import forms_in, org_mentions, periods_in, wants_latest
 from retrieval.routing import PERIOD_BOOST, QueryRouter, Route
-from retrieval.snapshot import SnapshotCache
 from retrieval.sparse import SparseRetriever
 
 ADMIN = Principal("admin", admin=True)
@@ -221,8 +222,8 @@ def test_routed_search_returns_only_the_named_company_and_sees_fact_edits(
     filings_kb: tuple[IngestionPipeline, Database],
 ) -> None:
     pipeline, db = filings_kb
-    cache = SnapshotCache(db, pipeline.store)
-    retriever = HybridRetriever(DenseRetriever(cache, pipeline.embedder), SparseRetriever(cache))
+    stores = SearchStores(db, pipeline.backends)
+    retriever = HybridRetriever(DenseRetriever(stores, pipeline.embedder), SparseRetriever(stores))
     router = QueryRouter(SqlFactSource(db))
     r = router.route("What was ACME revenue in the quarter?", FILTERS, ADMIN)
     hits = r.rank(retriever.search("revenue", k=r.candidate_k(5), filters=r.filters, principal=ADMIN), 5)
@@ -237,10 +238,12 @@ def test_routed_search_returns_only_the_named_company_and_sees_fact_edits(
     assert replace(renamed, periods=()).companies == ("Acme Corp",)
 
 
-def test_facts_are_usable_as_metadata_filters(filings_kb: tuple[IngestionPipeline, Database]) -> None:
+def test_facts_are_usable_as_metadata_filters(
+    filings_kb: tuple[IngestionPipeline, Database], tmp_path: Path
+) -> None:
     pipeline, db = filings_kb
-    cache = SnapshotCache(db, pipeline.store)
-    retriever = HybridRetriever(DenseRetriever(cache, pipeline.embedder), SparseRetriever(cache))
+    stores = SearchStores(db, pipeline.backends)
+    retriever = HybridRetriever(DenseRetriever(stores, pipeline.embedder), SparseRetriever(stores))
 
     def companies(**metadata: object) -> set[str]:
         filters = SearchFilters(kbs=("filings",), metadata=dict(metadata))
@@ -252,3 +255,16 @@ def test_facts_are_usable_as_metadata_filters(filings_kb: tuple[IngestionPipelin
     assert companies(form="10-Q", period_end="2024-06-30") == {"Acme Corp", "Globex Inc."}
     assert companies(company="Acme Corp") == {"Acme Corp"}
     assert companies(tickers="NOPE") == set()
+    # An admin's fact edit reaches the store's filter fields at once, and survives a re-ingest.
+    acme = next(d for d, facts in _facts(db).items() if facts.get("company") == "Acme Corp")
+    DocumentService(db, pipeline.backends).set_facts(acme, {"tickers": ["ACME", "RRS"]})
+    assert companies(tickers="RRS") == {"Acme Corp"}
+    source = tmp_path / "filings" / "acme.txt"
+    source.write_text(source.read_text() + "\nGross margin was 40 %.")
+    pipeline.ingest("filings", [source], groups=["finance"])
+    assert companies(tickers="RRS") == {"Acme Corp"}
+
+
+def _facts(db: Database) -> dict[str, dict[str, object]]:
+    with db.session() as session:
+        return {row.id: dict(row.meta or {}) for row in session.query(DocumentRow)}

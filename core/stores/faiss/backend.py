@@ -8,7 +8,7 @@ from the chunk rows once per live version, when the writer finishes (or on first
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -73,8 +73,14 @@ class FaissWriter:
     def delete(self, keys: Sequence[int]) -> None:
         self._deletes.extend(int(k) for k in keys)
 
-    def set_access(self, document_id: str, groups: Sequence[str], tags: Sequence[str]) -> None:
-        """Searches read access fields from the document rows; touching them reloads the snapshots."""
+    def set_access(
+        self,
+        document_id: str,
+        groups: Sequence[str],
+        tags: Sequence[str],
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Searches read filter fields from the document rows; touching them reloads the snapshots."""
         self._access.append(document_id)
 
     def stage(self, session: Any, kb_row: KnowledgeBase) -> None:
