@@ -56,7 +56,8 @@ _CHECKED_REPORT = re.compile(r"[☒☑✓✔Xx]\s*(QUARTERLY|ANNUAL) REPORT PURS
 _PERIOD_END = re.compile(
     rf"for the (?:quarterly period|fiscal year|fiscal quarter|quarter|year|period)\s+ended:?\s*({DATE})", re.I
 )
-_REGISTRANT = re.compile(r"([^\n]{2,120})\n\s*\(\s*exact name of (?:the )?registrant", re.I)
+# The name sits on the line above its caption, or (a cover laid out as a table) before it on one line.
+_REGISTRANT = re.compile(r"(?:^|\n)([^\n(]{2,120}?)\s*\n?\s*\(\s*exact name of (?:the )?registrant", re.I)
 _FILE_NUMBER = re.compile(r"commission file (?:number|no\.?)[^\n]*\n((?:[^\n]*\n){1,4})", re.I)
 _CORPORATE = re.compile(rf"\b(?:{LEGAL_FORMS})\b\.?,?\s*$", re.I)
 _SYMBOL_HEADER = re.compile(r"trading\s+symbol", re.I)
@@ -173,7 +174,7 @@ def xbrl_facts(raw_html: str) -> Facts:
 def _registrant(cover: str) -> str | None:
     match = _REGISTRANT.search(cover)
     if match:
-        return " ".join(match.group(1).split()).strip(" _")
+        return " ".join(match.group(1).split()).strip(" _|")
     block = _FILE_NUMBER.search(cover)
     if block:  # covers without the "(Exact name of registrant ...)" caption: first corporate name
         for line in block.group(1).splitlines():
