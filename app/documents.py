@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
@@ -18,6 +19,8 @@ from core.stores.base import filterable_metadata
 from core.stores.registry import SearchBackends
 from core.types import Principal
 from retrieval.filters import can_read, can_read_kb
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,31 +69,30 @@ class DocumentService:
         return doc, kb.name
 
     def set_groups(self, doc_id: str, groups: list[str]) -> tuple[DocumentRow, str, list[str]]:
-        """Replace a document's access groups in SQL and in its base's search filter fields, under
-        the base's writer lock and in one transaction: (document, base name, the groups before)."""
-        with self.db.session() as session:
-            doc = session.get(DocumentRow, doc_id)
-            kb = session.get(KnowledgeBase, doc.kb_id) if doc else None
-        if doc is None or kb is None:
-            raise NotFoundError(f"document {doc_id} does not exist")
-        with self.backends.get(kb.backend).writer(base_ref(kb)) as writer:
-            with self.db.session() as session:
-                doc = session.get(DocumentRow, doc_id)
-                kb_row = session.get(KnowledgeBase, kb.id)
-                if doc is None or kb_row is None:
-                    raise NotFoundError(f"document {doc_id} does not exist")
-                before = list(doc.access_groups or [])
-                # updated_at moves too: FAISS snapshots reload on it, so the change applies at once.
-                doc.access_groups, doc.updated_at = groups, utcnow()
-                writer.set_access(doc_id, groups, list(doc.scenario_tags or []))
-                writer.stage(session, kb_row)
-            writer.committed()
-        return doc, kb.name, before
+        """Replace a document's access groups: (document, base name, the groups before)."""
+
+        def change(doc: DocumentRow) -> list[str]:
+            before = list(doc.access_groups or [])
+            doc.access_groups = groups
+            return before
+
+        return self._rewrite(doc_id, change)
 
     def set_facts(self, doc_id: str, changes: dict[str, Any]) -> tuple[DocumentRow, str, dict[str, Any]]:
         """Apply an admin's fact changes (None removes one): (document, base name, the facts before).
-        Facts set here are kept when the file is re-ingested; the base's store gets them as filter
-        fields in the same transaction, so a metadata filter sees the edit at once on every backend."""
+        Facts set here are kept when the file is re-ingested."""
+
+        def change(doc: DocumentRow) -> dict[str, Any]:
+            before = facts_of(doc.meta)
+            doc.meta = apply_admin_facts(dict(doc.meta or {}), changes)
+            return before
+
+        return self._rewrite(doc_id, change)
+
+    def _rewrite(self, doc_id: str, change: Callable[[DocumentRow], T]) -> tuple[DocumentRow, str, T]:
+        """Change a document row and its base's search filter fields (groups, tags, metadata) under
+        the base's writer lock and in one transaction, so every backend's filters see it at once:
+        (document, base name, what ``change`` returned)."""
         with self.db.session() as session:
             doc = session.get(DocumentRow, doc_id)
             kb = session.get(KnowledgeBase, doc.kb_id) if doc else None
@@ -102,9 +104,9 @@ class DocumentService:
                 kb_row = session.get(KnowledgeBase, kb.id)
                 if doc is None or kb_row is None:
                     raise NotFoundError(f"document {doc_id} does not exist")
-                before = facts_of(doc.meta)
-                # updated_at moves so retrieval snapshots and the routing fact cache reload at once.
-                doc.meta, doc.updated_at = apply_admin_facts(dict(doc.meta or {}), changes), utcnow()
+                result = change(doc)
+                # updated_at moves too: FAISS snapshots and the routing fact cache reload on it.
+                doc.updated_at = utcnow()
                 writer.set_access(
                     doc_id,
                     list(doc.access_groups or []),
@@ -113,7 +115,7 @@ class DocumentService:
                 )
                 writer.stage(session, kb_row)
             writer.committed()
-        return doc, kb.name, before
+        return doc, kb.name, result
 
     def reingest_inputs(self, doc_id: str) -> tuple[int, dict[str, Any]]:
         """(base id, job inputs) that re-read a document's stored file under its own source name."""
