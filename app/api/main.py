@@ -37,6 +37,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if warm_up:
+            # The embedder and the chunker's tokenizer load here, before any other thread starts:
+            # transformers' lazy imports are not thread-safe (a job thread and the warm-up thread
+            # importing it at once failed with "cannot import name 'AutoTokenizer'").
+            _ = ctx.embedder, ctx.chunker
         if run_jobs:
             services.jobs.start()
         else:
