@@ -10,8 +10,8 @@ import numpy as np
 from sqlalchemy import delete, insert
 
 from core.db import ChunkRow, DocumentRow, KnowledgeBase, utcnow
-from core.stores.base import ChunkEntry, filterable_metadata
 from core.facts import keep_admin_facts
+from core.stores.base import ChunkEntry, filterable_metadata
 from core.types import Chunk, Document, chunk_id, document_id, vector_id
 from ingest.sources import SourceFile
 
@@ -72,6 +72,7 @@ def chunk_rows(kb: KnowledgeBase, batch: Batch) -> tuple[list[dict[str, Any]], l
                     "char_start": chunk.char_start,
                     "char_end": chunk.char_end,
                     "ocr_confidence": chunk.ocr_confidence,
+                    "table_cells": chunk.table,
                 }
             )
     return rows, [r["vector_id"] for r in rows]
