@@ -66,16 +66,17 @@ def scale_factor(scale: str) -> float | None:
 
 
 def amount_matches(gold: Amount, stated: list[Amount], gold_scale: float | None = None) -> bool:
-    """A stated amount equals ``gold`` up to the stated rounding, sign ignored ("decreased by 5"
+    """A stated amount equals ``gold`` up to the rounding of either, sign ignored ("decreased by 5"
     states -5). With a scale on both sides they are compared in units ("$67.2 million" = 67,210
     thousand; "4,143 million" ≠ 4,143 thousand); an amount without a scale word is compared at face
     value (answers may give a figure in the table's own units)."""
     scale = gold.scale or gold_scale
     for amount in stated:
+        # Either side may be the rounded one: "$1.3 billion" is a right answer for 1,266 million.
         if amount.scale is not None and scale is not None:
-            tolerance = amount.tolerance * amount.scale
-            if abs(abs(amount.value) * amount.scale - abs(gold.value) * scale) <= tolerance * 1.0001 + 1e-9:
+            tolerance = max(amount.tolerance * amount.scale, gold.tolerance * scale)
+            if abs(abs(amount.value) * amount.scale - abs(gold.value) * scale) <= tolerance * 1.0001:
                 return True
-        elif abs(abs(amount.value) - abs(gold.value)) <= amount.tolerance * 1.0001:
+        elif abs(abs(amount.value) - abs(gold.value)) <= max(amount.tolerance, gold.tolerance) * 1.0001:
             return True
     return False

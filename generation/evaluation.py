@@ -118,18 +118,11 @@ def token_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def _as_number(text: str) -> float | None:
-    value = text.strip().replace("$", "").replace(",", "").replace("%", "").strip()
-    negative = value.startswith("(") and value.endswith(")")
-    try:
-        number = float(value.strip("()"))
-    except ValueError:
-        return None
-    return -number if negative else number
-
-
 def _norm_text(text: str) -> str:
     return " ".join(w.lower() for w in _WORD.findall(text))
+
+
+_AMOUNT_WORDS = re.compile(r"\b(?:thousands?|millions?|billions?|trillion|bn|mn|percent|per\s+cent|[kmb])\b", re.I)
 
 
 def span_match(prediction: str, spans: tuple[str, ...] | list[str], scale: str = "") -> bool:
@@ -146,8 +139,8 @@ def span_match(prediction: str, spans: tuple[str, ...] | list[str], scale: str =
     stated = amounts_in(text)
     words = f" {_norm_text(text)} "
     for span in spans:
-        gold = amounts_in(span) if _as_number(span) is not None else []
-        if len(gold) == 1:
+        gold = amounts_in(span)
+        if len(gold) == 1 and not re.search(r"[^\W\d_]", _AMOUNT_WORDS.sub(" ", span)):
             ok = amount_matches(gold[0], stated, scale_factor(scale))
         else:
             ok = f" {_norm_text(span)} " in words

@@ -34,7 +34,7 @@ _ARITHMETIC = re.compile(
 )
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _ORDINAL = {"first": 1, "second": 2, "third": 3, "fourth": 4, "q1": 1, "q2": 2, "q3": 3, "q4": 4}
-_QUARTER = re.compile(r"\b(first|second|third|fourth)\s+quarter|\b(Q[1-4])\b", re.I)
+_QUARTER = re.compile(r"\b(first|second|third|fourth)\b|\b(Q[1-4])\b", re.I)
 _DURATIONS = (
     (3, re.compile(r"\bthree[\s-]+months?\b|\bquarter(?:ly)?\b|\bQ[1-4]\b|\b13[\s-]+weeks?\b", re.I)),
     (
@@ -203,13 +203,25 @@ def number_cells(hits: list[Hit]) -> list[NumberCell]:
         if table is None:
             continue
         if not table.scale:
-            nearby = " ".join(h.text for h in hits if h.document_id == hit.document_id)
-            table = TableCells(table.caption, table.statement, scale_in(nearby), table.unit, table.cells)
+            table = TableCells(table.caption, table.statement, _stated_scale(hit, hits), table.unit, table.cells)
         for cell in table.cells:
             value = number_value(cell.text)
             if value is not None:
                 out.append(NumberCell(n, cell, table, _decimal(cell.text, value)))
     return out
+
+
+_TABLE_LEAD = re.compile(r"\b(?:following|below|table|tabular)\b[^.]*\(?\s*(?:\$\s*)?in\s+\w+", re.I)
+
+
+def _stated_scale(hit: Hit, hits: list[Hit]) -> str:
+    """The scale of a table that states none itself: said by another passage of its document, or
+    by a passage that introduces a table ("The following table … (in thousands)")."""
+    same = scale_in(" ".join(h.text for h in hits if h.document_id == hit.document_id))
+    if same:
+        return same
+    leads = [m.group(0) for h in hits for m in _TABLE_LEAD.finditer(h.text)]
+    return next((scale for lead in leads if (scale := scale_in(lead))), "")
 
 
 def _decimal(text: str, value: float) -> Decimal:
