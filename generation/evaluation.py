@@ -122,7 +122,9 @@ def _norm_text(text: str) -> str:
     return " ".join(w.lower() for w in _WORD.findall(text))
 
 
-_AMOUNT_WORDS = re.compile(r"\b(?:thousands?|millions?|billions?|trillion|bn|mn|percent|per\s+cent|[kmb])\b", re.I)
+_AMOUNT_WORDS = re.compile(
+    r"\b(?:thousands?|millions?|billions?|trillion|bn|mn|percent|per\s+cent|[kmb])\b", re.I
+)
 
 
 def span_match(prediction: str, spans: tuple[str, ...] | list[str], scale: str = "") -> bool:

@@ -16,7 +16,7 @@ headers; cells come from the chunk's metadata or, failing that, from the passage
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -203,7 +203,7 @@ def number_cells(hits: list[Hit]) -> list[NumberCell]:
         if table is None:
             continue
         if not table.scale:
-            table = TableCells(table.caption, table.statement, _stated_scale(hit, hits), table.unit, table.cells)
+            table = replace(table, scale=_stated_scale(hit, hits))
         for cell in table.cells:
             value = number_value(cell.text)
             if value is not None:
