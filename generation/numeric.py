@@ -27,9 +27,10 @@ from generation.backends.base import Generator
 
 MAX_CELLS = 24
 _ARITHMETIC = re.compile(
-    r"\b(?:change[sd]?|difference|differ|increase[sd]?|decrease[sd]?|grow(?:th|n)?|decline[sd]?|"
-    r"percentage|percent|proportion|share\s+of|ratio|average|mean|sum\s+of|combined|in\s+total|"
-    r"how\s+much\s+(?:more|less|higher|lower))\b",
+    # "the change in X", "how much did X increase", not "what changes did X disclose" (qualitative)
+    r"\b(?:change(?!s)|changed|difference|differ|increase(?!s)|increased|decrease(?!s)|decreased|"
+    r"grow(?:th|n)?|decline(?!s)|declined|percentage|percent|proportion|share\s+of|ratio|relative\s+to|"
+    r"average|mean|sum\s+of|combined|in\s+total|how\s+much\s+(?:more|less|higher|lower))\b",
     re.I,
 )
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
@@ -170,7 +171,7 @@ def wording_operation(question: str) -> str | None:
         r"percent(?:age)?\s+(?:change|increase|decrease|growth|decline)|growth\s+rate|grow|%\s+change", q
     ):
         return "percent_change"
-    if re.search(r"proportion|share\s+of|what\s+percent(?:age)?\s+(?:of|did|does|was|is)", q):
+    if re.search(r"proportion|share\s+of|relative\s+to|what\s+percent(?:age)?\s+(?:of|did|does|was|is)", q):
         return "percent_of"
     if re.search(r"\bratio\b", q):
         return "ratio"
@@ -379,7 +380,11 @@ class NumericAnswerer:
             low, high = OPERATIONS[wording]
             plan = NumericPlan(wording, plan.operands) if low <= len(plan.operands) <= high else None
         if plan is None or plan.operation == "value":
-            return wording_plan(question, cells), reply
+            plan = wording_plan(question, cells)
+        # The cells must be about what is asked: a row or column the question names.
+        asked = _terms(question)
+        if plan is None or not any(_terms(f"{c.cell.row} {c.cell.column}") & asked for c in plan.operands):
+            return None, reply
         return in_time_order(plan), reply
 
     def answer(self, question: str, hits: list[Hit]) -> tuple[Computation | None, dict[str, Any]]:
