@@ -16,13 +16,13 @@ from core.types import Hit, Principal
 from ingest.chunking import StructureAwareChunker
 from ingest.embedder import HashingEmbedder
 from ingest.pipeline import IngestionPipeline
+from retrieval.candidates import SearchStores
 from retrieval.dense import DenseRetriever
 from retrieval.fact_source import DocFacts, SqlFactSource
 from retrieval.filters import SearchFilters
 from retrieval.hybrid import HybridRetriever
 from retrieval.question_facts import forms_in, org_mentions, periods_in, wants_latest
 from retrieval.routing import PERIOD_BOOST, QueryRouter, Route
-from retrieval.snapshot import SnapshotCache
 from retrieval.sparse import SparseRetriever
 
 ADMIN = Principal("admin", admin=True)
@@ -221,7 +221,7 @@ def test_routed_search_returns_only_the_named_company_and_sees_fact_edits(
     filings_kb: tuple[IngestionPipeline, Database],
 ) -> None:
     pipeline, db = filings_kb
-    cache = SnapshotCache(db, pipeline.store)
+    cache = SearchStores(db, pipeline.backends)
     retriever = HybridRetriever(DenseRetriever(cache, pipeline.embedder), SparseRetriever(cache))
     router = QueryRouter(SqlFactSource(db))
     r = router.route("What was ACME revenue in the quarter?", FILTERS, ADMIN)
@@ -239,7 +239,7 @@ def test_routed_search_returns_only_the_named_company_and_sees_fact_edits(
 
 def test_facts_are_usable_as_metadata_filters(filings_kb: tuple[IngestionPipeline, Database]) -> None:
     pipeline, db = filings_kb
-    cache = SnapshotCache(db, pipeline.store)
+    cache = SearchStores(db, pipeline.backends)
     retriever = HybridRetriever(DenseRetriever(cache, pipeline.embedder), SparseRetriever(cache))
 
     def companies(**metadata: object) -> set[str]:
