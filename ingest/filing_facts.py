@@ -56,7 +56,8 @@ _CHECKED_REPORT = re.compile(r"[☒☑✓✔Xx]\s*(QUARTERLY|ANNUAL) REPORT PURS
 _PERIOD_END = re.compile(
     rf"for the (?:quarterly period|fiscal year|fiscal quarter|quarter|year|period)\s+ended:?\s*({DATE})", re.I
 )
-_REGISTRANT = re.compile(r"([^\n]{2,120})\n\s*\(\s*exact name of (?:the )?registrant", re.I)
+# The name is on the line above the caption, or (PDF text that joins the cover's cells) before it.
+_REGISTRANT = re.compile(r"([^\n(]{2,120}?)(?:\n\s*|\s+)\(\s*exact name of (?:the )?registrant", re.I)
 _FILE_NUMBER = re.compile(r"commission file (?:number|no\.?)[^\n]*\n((?:[^\n]*\n){1,4})", re.I)
 _CORPORATE = re.compile(rf"\b(?:{LEGAL_FORMS})\b\.?,?\s*$", re.I)
 _SYMBOL_HEADER = re.compile(r"trading\s+symbol", re.I)
