@@ -30,8 +30,11 @@ _YES_NO = re.compile(
     r"fit|fits|work with|safe for|appropriate)\b",
     re.I,
 )
-FACT_BONUS = 0.05  # a product fact is preferred over an opinion that scores about as well
-MIN_SCORE = 0.3  # the fact (or opinion) sentence ↔ the question's aspect (cosine)
+MIN_SCORE = 0.3  # the fact sentence ↔ the question's aspect (cosine)
+# Less reliable sources must be closer to the question to be quoted at all: a shopper's opinion, and
+# more so a web page about the category (it often speaks of other products).
+EXTRA_SCORE = {FACT: 0.0, OPINION: 0.05, ARTICLE: 0.1}
+_EITHER_OR = re.compile(r"\b\w+\s+or\s+\w+\s*\?", re.I)
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,9 @@ def readable(sentence: str) -> str:
 
 
 def is_yes_no(question: str) -> bool:
-    """A question a verdict answers: "is it ...?", "does it ...?", "is it suitable for ...?"."""
-    return bool(_YES_NO.search(question))
+    """A question a verdict answers: "is it ...?", "does it ...?", "is it suitable for ...?"; not a
+    choice ("is the countertop plastic or wood?")."""
+    return bool(_YES_NO.search(question)) and not _EITHER_OR.search(question)
 
 
 def _verdict_messages(question: str, fact: str) -> list[dict[str, str]]:
@@ -111,7 +115,7 @@ class ProductFactAnswerer:
                 shared = asked & content_terms(readable(unit))
                 if _is_heading(unit) and not shared:
                     continue
-                score = float(scores[i]) + (FACT_BONUS if kind == FACT else 0.0)
+                score = float(scores[i]) - EXTRA_SCORE[kind]
                 if score >= self.min_score and (best is None or score > best.score):
                     best = ProductFact(n, unit, kind, score)
         return best

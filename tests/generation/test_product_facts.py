@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from core.types import Hit
 from generation.answerer import Answerer
 from generation.backends.base import Generation
-from generation.product_facts import FACT, OPINION, passage_kind, readable
+from generation.product_facts import FACT, OPINION, is_yes_no, passage_kind, readable
 from ingest.embedder import HashingEmbedder
 from retrieval.filters import SearchFilters
 
@@ -76,6 +76,8 @@ def test_passage_kinds_and_readable_attributes() -> None:
     assert passage_kind(HITS[0]) == FACT and passage_kind(HITS[1]) == OPINION
     assert passage_kind(sheet(3, "x", (), "cqa")) == OPINION
     assert readable("num_batteries:  { quantity:3, type:aa }") == "num batteries: quantity 3, type aa"
+    assert is_yes_no("Is it suitable for a 6 year old?") and is_yes_no("Does it need batteries?")
+    assert not is_yes_no("Is the countertop plastic or wood?") and not is_yes_no("How many bands?")
 
 
 def test_yes_no_question_answered_with_the_fact_quoted() -> None:
