@@ -34,6 +34,7 @@ MIN_SCORE = 0.3  # the fact sentence ↔ the question's aspect (cosine)
 # Less reliable sources must be closer to the question to be quoted at all: a shopper's opinion, and
 # more so a web page about the category (it often speaks of other products).
 EXTRA_SCORE = {FACT: 0.0, OPINION: 0.05, ARTICLE: 0.1}
+_ASKED = re.compile(r"\?\s*\**\s*$|^\W*Q\s*:", re.I)
 _EITHER_OR = re.compile(r"\b\w+\s+or\s+\w+\s*\?", re.I)
 
 
@@ -113,8 +114,8 @@ class ProductFactAnswerer:
             for i in (int(j) for j in np.argsort(-scores)[:3]):
                 unit = units[i]
                 shared = asked & content_terms(readable(unit))
-                if _is_heading(unit) and not shared:
-                    continue
+                if (_is_heading(unit) and not shared) or _ASKED.search(unit):
+                    continue  # a heading, or a question (a shopper's), answers nothing
                 score = float(scores[i]) - EXTRA_SCORE[kind]
                 if score >= self.min_score and (best is None or score > best.score):
                     best = ProductFact(n, unit, kind, score)

@@ -91,3 +91,6 @@ def test_opinion_is_labelled_and_unrelated_question_abstains() -> None:
     assert not abstained and "opinion" in text and "[1]" in text
     _, _, abstained = ask("What is the warranty on the battery charger?", HITS)
     assert abstained
+    asked = sheet(3, "**Q:** How many players can play at once?", ("Customer questions",))
+    _, _, abstained = ask("How many players can play at once?", [asked])
+    assert abstained  # a shopper's question is no answer to the same question
