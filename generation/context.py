@@ -127,8 +127,8 @@ def _join(parts: list[str]) -> str:
     """List items and table rows stay on their own lines; sentences run on."""
     text = ""
     for part in parts:
-        line_break = (
-            _TABLE_CELL in part or LIST_ITEM.match(part) or (text and _TABLE_CELL in text.rsplit("\n", 1)[-1])
+        line_break = _TABLE_CELL in part or LIST_ITEM.match(part) or (
+            text and _TABLE_CELL in text.rsplit("\n", 1)[-1]
         )
         text = f"{text}{chr(10) if line_break else ' '}{part}" if text else part
     return text
