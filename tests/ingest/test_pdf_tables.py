@@ -49,8 +49,9 @@ def test_10q_table_chunks_carry_their_column_headers(datasets: Path, chunker: St
     statement = next(b for b in doc.blocks if b.kind == "table" and b.page == 4)
     assert statement.header and statement.rows[0][1] == "Three Months Ended July 1, 2023"
     assert ("Research and development", "7,442", "6,797", "22,608", "19,490") in statement.rows
-    (chunk,) = _chunks_with(doc, chunker, "Research and development | 7,442")
-    assert "Three Months Ended July 1, 2023 | Three Months Ended June 25, 2022" in chunk
+    # Rows are written with their column headers (ingest/table_text.py).
+    (chunk,) = _chunks_with(doc, chunker, "Research and development — Three Months Ended July 1, 2023: 7,442")
+    assert "Three Months Ended June 25, 2022: 6,797" in chunk
     balance = [b for b in doc.blocks if b.kind == "table" and b.page == 6]
     assert all(b.header and b.rows[0][1:] == ("July 1, 2023", "September 24, 2022") for b in balance)
 
