@@ -362,7 +362,9 @@ class SupportChecker:
     def _number_sources(self, sentence: str, cited: list[int], evidence: Evidence) -> list[int]:
         missing = missing_numbers(sentence, [evidence.hits[n - 1].text for n in cited])
         return [
-            n for n, hit in enumerate(evidence.hits, 1) if n not in cited and missing & numbers_in(hit.text)
+            n
+            for n, hit in enumerate(evidence.hits, 1)
+            if n not in cited and missing & numbers_in(hit.text)
         ]
 
     def _attribute(self, sentence: str, evidence: Evidence, vector: np.ndarray | None) -> int:
