@@ -303,6 +303,29 @@ def in_time_order(plan: NumericPlan) -> NumericPlan:
     return plan if ka > kb else NumericPlan(plan.operation, (b, a), plan.chosen_by)
 
 
+def aligned(plan: NumericPlan, cells: list[NumberCell]) -> NumericPlan | None:
+    """Two operands that must line up: a share or ratio compares figures of one column (period); a
+    change compares one row over two columns or two rows in one column. A second operand off that
+    line is replaced by its row's cell in the first operand's column; None when there is none."""
+    if len(plan.operands) != 2 or plan.operation not in (
+        "percent_of",
+        "ratio",
+        "difference",
+        "percent_change",
+    ):
+        return plan
+    a, b = plan.operands
+    same_column = a.cell.column == b.cell.column
+    if same_column or (a.cell.row == b.cell.row and plan.operation in ("difference", "percent_change")):
+        return plan
+    if a.cell.row == b.cell.row:
+        return None  # a share of a row in itself, across periods
+    match = next(
+        (c for c in cells if c.n == a.n and c.cell.row == b.cell.row and c.cell.column == a.cell.column), None
+    )
+    return NumericPlan(plan.operation, (a, match), plan.chosen_by) if match is not None else None
+
+
 def wording_plan(question: str, cells: list[NumberCell]) -> NumericPlan | None:
     """Without a usable reply from the model: the operation the wording names over the best row's
     cells for the periods the question names (two periods for a change, the row's figures for a sum)."""
@@ -381,6 +404,7 @@ class NumericAnswerer:
             plan = NumericPlan(wording, plan.operands) if low <= len(plan.operands) <= high else None
         if plan is None or plan.operation == "value":
             plan = wording_plan(question, cells)
+        plan = aligned(plan, number_cells(hits)) if plan is not None else None
         # The cells must be about what is asked: a row or column the question names.
         asked = _terms(question)
         if plan is None or not any(_terms(f"{c.cell.row} {c.cell.column}") & asked for c in plan.operands):

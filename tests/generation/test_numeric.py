@@ -13,6 +13,8 @@ from generation.evaluation import figure_match, span_match
 from generation.figures import misplaced_figures
 from generation.numeric import (
     NumericAnswerer,
+    NumericPlan,
+    aligned,
     asks_calculation,
     compute,
     number_cells,
@@ -76,6 +78,18 @@ def test_percent_change_kept_when_the_model_says_difference_and_wording_fallback
     unusable, trace = NumericAnswerer(Scripted("I think it is 34%")).answer(question, hits)
     assert unusable is not None and trace["chosen_by"] == "wording"
     assert unusable.result_text() == "34.61%"  # (12,542 − 9,317) / 9,317 × 100
+
+
+def test_operands_off_line_are_realigned_or_refused() -> None:
+    cells = number_cells([table_hit(TABLE)])
+    by = {(c.cell.row, c.cell.column): c for c in cells}
+    share = NumericPlan("percent_of", (by[("Operating expenses", "2019")], by[("Sales", "2018")]))
+    fixed = aligned(share, cells)
+    assert fixed is not None and fixed.operands[1].cell.column == "2019"  # the whole of the same year
+    across = NumericPlan("percent_of", (by[("Sales", "2019")], by[("Sales", "2018")]))
+    assert aligned(across, cells) is None
+    change = NumericPlan("difference", (by[("Sales", "2019")], by[("Sales", "2018")]))
+    assert aligned(change, cells) == change
 
 
 def test_share_uses_scaled_values_and_division_by_zero_is_no_answer() -> None:
