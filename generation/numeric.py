@@ -3,14 +3,16 @@ a share, a ratio, a sum, an average), the model only picks the operation and the
 needs; Python computes the result exactly (decimal arithmetic, the table's scale and unit), and the
 answer shows the inputs, the formula and the result, citing the table.
 
-    plan = planner.plan(question, hits)     # NumericPlan or None (not a calculation, or no cells)
-    computed = compute(plan)                # Computation: value, formula, inputs
-    text = computed.text(language texts)    # "… = 34.61 % [1]. Inputs: Net inventories, 2019: 12,542 …"
+    computed, trace = NumericAnswerer(generator).answer(question, hits)   # None: no calculation
+    computed.text()  # "Percentage change: (12,542 − 9,317) / 9,317 × 100 = 34.61% [1].
+                     #  Computed from the table (in thousands): Net inventories, 2019: 12,542 [1]; …"
 
 The model is asked for one line such as ``percent_change(C3, C4)``; the operation is kept consistent
-with the question's wording ("percentage change" is never a plain difference) and two periods are put
-in time order (a change is later minus earlier). Works on any table with row labels and column
-headers; cells come from the chunk's metadata or, failing that, from the passage text.
+with the question's wording ("percentage change" is never a plain difference), two periods are put in
+time order (a change is later minus earlier), a share compares figures of one period (``aligned``),
+and the cells must be about what is asked. Works on any table with row labels and column headers;
+cells come from the chunk's metadata or, failing that, from the passage text. The answer texts are
+English only for now (the other answer texts live in ``generation.prompts``).
 """
 
 from __future__ import annotations
