@@ -152,5 +152,10 @@ class AppContext:
             quote=QuoteConfig(min_similarity=s.answer_quote_similarity),
         )
         return Answerer(
-            self.retriever, self.generator, config, embed=self.embedder.embed, condenser=self.condenser
+            self.retriever,
+            self.generator,
+            config,
+            embed=self.embedder.embed,
+            condenser=self.condenser,
+            router=self.router,
         )

@@ -122,6 +122,8 @@ class ChunkRow(Base):
     char_end: Mapped[int] = mapped_column(Integer, default=0)
     # Set when the chunk's text was recognised from an image (OCR): the lowest block confidence, 0-1.
     ocr_confidence: Mapped[float | None] = mapped_column(Float, default=None)
+    # A table chunk's cells (core.tables.TableCells.to_json): row label, column header, text; scale.
+    table_cells: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     document: Mapped[DocumentRow] = relationship(back_populates="chunks")
 

@@ -83,6 +83,8 @@ class Chunk:
     ``text`` is what the embedder and BM25 see (it starts with the heading path, so the context
     travels with the chunk); ``char_start``/``char_end`` point into ``Document.text`` for citations.
     ``ocr_confidence`` is the lowest confidence of the OCR'd blocks it holds (None: no OCR text).
+    ``table``: a table chunk's cells with row labels, column headers, scale and unit
+    (``core.tables.TableCells.to_json``), so figures can be checked and computed cell by cell.
     """
 
     text: str
@@ -94,6 +96,7 @@ class Chunk:
     heading_path: tuple[str, ...] = ()
     kind: BlockKind = "paragraph"
     ocr_confidence: float | None = None
+    table: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     @property
     def content_hash(self) -> str:

@@ -20,11 +20,14 @@ from generation.backends.base import Generator
 from generation.citations import build_citations, citation_for, closest_sources, section_of
 from generation.context import group_passages, relevance, select_context
 from generation.extractive import ExtractiveAnswerer, Quote, QuoteConfig
+from generation.numeric import NumericAnswerer
+from generation.product_facts import ProductFactAnswerer, readable
 from generation.prompts import AnswerTexts, build_messages, condense_messages, texts
 from generation.sentences import split_sentences
 from generation.streaming import CheckedStream, CheckedText, ShownPiece
 from generation.support import Embed, Evidence, SupportChecker, SupportConfig
 from retrieval.filters import SearchFilters
+from retrieval.routing import QueryRouter, Route
 
 ABSTAIN_TEXT = texts().abstain
 
@@ -49,6 +52,7 @@ class AnswerConfig:
     max_tokens: int = 384
     temperature: float = 0.0
     context_tokens: int = 200
+    compute: bool = True  # calculation questions over tables: the model picks cells, Python computes
     support: SupportConfig = field(default_factory=SupportConfig)
     quote: QuoteConfig = field(default_factory=QuoteConfig)
 
@@ -107,24 +111,32 @@ class Answerer:
         embed: Embed | None = None,
         condenser: Generator | None = None,
         language: str = "en",
+        router: QueryRouter | None = None,
     ):
         self.retriever = retriever
+        self.router = router
         self.generator = generator
         self.condenser = condenser or generator
         self.config = config or AnswerConfig()
         self.embed = embed
         self.checker = SupportChecker(self.config.support, embed)
         self.extractive = ExtractiveAnswerer(self.config.quote, embed)
+        self.product_facts = ProductFactAnswerer(embed)
         self.texts: AnswerTexts = texts(language)
 
     def using(
-        self, *, retriever: SearchesKnowledge | None = None, generator: Generator | None = None
+        self,
+        *,
+        retriever: SearchesKnowledge | None = None,
+        generator: Generator | None = None,
+        routed: bool = True,
     ) -> Answerer:
         """The same answerer with another retriever (e.g. fixed gold passages) or generator (e.g. one
-        that records or replays the model's text), for evaluation."""
+        that records or replays the model's text), for evaluation; ``routed=False`` drops routing."""
         other = copy.copy(self)
         other.retriever = retriever or self.retriever
         other.generator = generator or self.generator
+        other.router = self.router if routed else None
         return other
 
     def warm_up(self, scenarios: tuple[str, ...] = ("employee",)) -> None:
@@ -145,10 +157,23 @@ class Answerer:
         out = out.strip('"').splitlines()[0].strip() if out else ""
         return out if 3 <= len(out) <= 500 else question
 
-    def retrieve(self, query: str, filters: SearchFilters, principal: Principal | None) -> list[Hit]:
+    def route(self, query: str, filters: SearchFilters, principal: Principal | None) -> Route:
+        """Where to search: narrowed to the company or product the question names, boosted to the
+        period it names; ``missing_entity`` when it names a company the base does not hold."""
+        if self.router is None:
+            return Route(filters)
+        return self.router.route(query, filters, principal)
+
+    def retrieve(
+        self, query: str, filters: SearchFilters, principal: Principal | None, route: Route | None = None
+    ) -> list[Hit]:
         """The ``k`` best sources: passages of one page (or section) count as one source."""
-        hits = self.retriever.search(query, k=2 * self.config.k, filters=filters, principal=principal)
-        return group_passages(hits, self.config.k)
+        route = route or Route(filters)
+        want = 2 * self.config.k
+        found = self.retriever.search(
+            query, k=route.candidate_k(want), filters=route.filters, principal=principal
+        )
+        return group_passages(route.rank(found, want), self.config.k)
 
     def has_evidence(self, hits: list[Hit]) -> bool:
         """Best dense cosine among the hits clears ``min_evidence``; hits found by BM25 alone (exact
@@ -210,6 +235,50 @@ class Answerer:
             return written.claims > 0 and written.claims >= len(written.unsupported)
         return written.claims > 0
 
+    def compute(self, reading: Reading, timings: dict[str, float], clock: Clock) -> Answer | None:
+        """A calculation question over table passages, answered with the model's choice of cells and
+        operation and Python's result (inputs, formula, result); None when it is no such question."""
+        computed, _ = NumericAnswerer(self.generator).answer(reading.query, reading.hits)
+        if computed is None:
+            return None
+        text = computed.text()
+        shown = {"first_shown_ms": clock.ms(), "first_shown_cpu_ms": clock.cpu_ms()}
+        return Answer(
+            text=text,
+            abstained=False,
+            citations=tuple(build_citations(split_sentences(text), reading.hits)),
+            unsupported_sentences=(),
+            sources=tuple(reading.hits),
+            timings={**timings, **shown, "total_ms": shown["first_shown_ms"]},
+            query=reading.query,
+            kind="computed",
+        )
+
+    def product_fact(
+        self, reading: Reading, timings: dict[str, float], clock: Clock, written: CheckedText
+    ) -> Answer | None:
+        """A retail question the model's answer failed on, answered by the product fact that bears on
+        it (with a yes/no verdict read off it) or a shopper's opinion labelled as one."""
+        fact = self.product_facts.find(reading.query, reading.evidence)
+        if fact is None:
+            return None
+        verdict = self.product_facts.verdict(self.generator, reading.query, fact)
+        said = self.texts.product_quote[fact.kind].format(quote=readable(fact.sentence).rstrip("."))
+        text = f"{verdict + '. ' if verdict else ''}{said} [{fact.n}]."
+        found = Quote(fact.n, (fact.sentence,), fact.score)
+        shown = {"first_shown_ms": clock.ms(), "first_shown_cpu_ms": clock.cpu_ms()}
+        return Answer(
+            text=text,
+            abstained=False,
+            citations=(_quote_citation(found, reading.hits[fact.n - 1]),),
+            unsupported_sentences=tuple(written.unsupported),
+            sources=tuple(reading.hits),
+            timings={**timings, **shown, "total_ms": shown["first_shown_ms"]},
+            query=reading.query,
+            removed_citations=written.removed_citations,
+            kind="quoted",
+        )
+
     def quote(self, reading: Reading) -> Quote | None:
         return self.extractive.find(reading.query, reading.evidence)
 
@@ -234,7 +303,11 @@ class Answerer:
             hooks.stage("condensing")
         query = self.condense(question, history)
         hooks.stage("searching")
-        hits = self.retrieve(query, filters, principal)
+        route = self.route(query, filters, principal)
+        timings["retrieval_ms"] = clock.ms()
+        if route.missing_entity:
+            return self._not_held(query, route.missing_entity, task, tone, timings, clock)
+        hits = self.retrieve(query, filters, principal, route)
         timings["retrieval_ms"] = clock.ms()
         if not hits:
             return self._fallback(query, hits, None, task, tone, timings, clock)
@@ -244,6 +317,10 @@ class Answerer:
         hooks.stage("reading")
         reading = self.read(query, hits)
         timings["reading_ms"] = clock.ms() - timings["retrieval_ms"]
+        if task == "answer" and self.config.compute:
+            computed = self.compute(reading, timings, clock)
+            if computed is not None:
+                return computed
         hooks.stage("writing")
         written = self.write(reading, scenario, tone, task, hooks, clock)
         timings.update(_stream_timings(written, clock, self.generator))
@@ -265,6 +342,10 @@ class Answerer:
                 notice=notice,
             )
         hooks.stage("checking")
+        if scenario == "retail" and task == "answer":
+            fact = self.product_fact(reading, timings, clock, written)
+            if fact is not None:
+                return fact
         return self._fallback(query, hits, reading, task, tone, timings, clock, written)
 
     def _fallback(
@@ -317,6 +398,25 @@ class Answerer:
             kind="abstained",
             notice=notice,
             closest=tuple(closest_sources(query, hits)),
+        )
+
+    def _not_held(
+        self, query: str, entity: str, task: str, tone: str, timings: dict[str, float], clock: Clock
+    ) -> Answer:
+        """An abstention that says why: the question names a company no readable document is about.
+        No closest sources: another company's passages would only invite the wrong answer."""
+        not_held = self.texts.not_held.format(entity=entity)
+        text, notice = (self.texts.holding_reply[tone], not_held) if task == "draft_reply" else (not_held, "")
+        return Answer(
+            text=text,
+            abstained=True,
+            citations=(),
+            unsupported_sentences=(),
+            sources=(),
+            timings={**timings, "total_ms": clock.ms()},
+            query=query,
+            kind="abstained",
+            notice=notice,
         )
 
     def _quote_text(self, found: Quote, hits: list[Hit]) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from core.types import Answer, Hit, Principal
+from generation.amounts import amount_matches, amounts_in, scale_factor
 from generation.citations import check_answer
 from generation.sentences import cited_numbers, numbers_in, split_sentences
 from retrieval.filters import SearchFilters
@@ -117,44 +118,48 @@ def token_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def _as_number(text: str) -> float | None:
-    value = text.strip().replace("$", "").replace(",", "").replace("%", "").strip()
-    negative = value.startswith("(") and value.endswith(")")
-    try:
-        number = float(value.strip("()"))
-    except ValueError:
-        return None
-    return -number if negative else number
-
-
 def _norm_text(text: str) -> str:
     return " ".join(w.lower() for w in _WORD.findall(text))
 
 
-def span_match(prediction: str, spans: tuple[str, ...] | list[str]) -> bool:
-    """Every gold span is in the prediction: a number equal to one in the prediction up to rounding
-    (sign ignored, since "decreased by 5" states -5), a text span as a word sequence.
+_AMOUNT_WORDS = re.compile(
+    r"\b(?:thousands?|millions?|billions?|trillion|bn|mn|percent|per\s+cent|[kmb])\b", re.I
+)
 
-    Example: ``span_match("Revenue rose 12.35% [1].", ["12.3456"])`` is True (rounded to 2 places).
+
+def span_match(prediction: str, spans: tuple[str, ...] | list[str], scale: str = "") -> bool:
+    """Every gold span is in the prediction: a number equal to one in the prediction up to rounding
+    and scale (``scale``: the gold's, e.g. "thousand"; sign ignored, since "decreased by 5" states -5),
+    a text span as a word sequence.
+
+    Example: ``span_match("Revenue rose 12.35% [1].", ["12.3456"])`` is True (rounded to 2 places);
+    ``span_match("$4,143 million", ["4,143"], "thousand")`` is False.
     """
     if not spans:
         return False
     text = re.sub(r"\[\d+\]", " ", prediction)
-    # (value, half a unit of its last printed digit): "12.35" matches a gold 12.3456
-    found = [
-        (abs(_as_number(n) or 0.0), 0.5 * 10 ** -(len(n.split(".")[1]) if "." in n else 0))
-        for n in sorted(numbers_in(text))
-    ]
+    stated = amounts_in(text)
     words = f" {_norm_text(text)} "
     for span in spans:
-        gold = _as_number(span)
-        if gold is not None:
-            ok = any(abs(value - abs(gold)) <= tol * 1.0001 for value, tol in found)
+        gold = amounts_in(span)
+        if len(gold) == 1 and not re.search(r"[^\W\d_]", _AMOUNT_WORDS.sub(" ", span)):
+            ok = amount_matches(gold[0], stated, scale_factor(scale))
         else:
             ok = f" {_norm_text(span)} " in words
         if not ok:
             return False
     return True
+
+
+def figure_match(prediction: str, gold_answer: str) -> bool | None:
+    """Whether the prediction states one of the gold answer's amounts (a number with "$", "%" or a
+    scale word) within rounding and scale ("$39.7 billion" = "$39,669 million"); None when the gold
+    answer states no amount."""
+    amounts = [a for a in amounts_in(gold_answer) if a.money or a.percent or a.scale is not None]
+    if not amounts:
+        return None
+    stated = amounts_in(prediction)
+    return any(amount_matches(g, stated) for g in amounts)
 
 
 def number_check(answer: Answer) -> tuple[int, int, int]:
@@ -167,6 +172,8 @@ def number_check(answer: Answer) -> tuple[int, int, int]:
     text = answer.text
     if answer.kind == "quoted":
         text = f"{answer.citations[0].snippet} [{answer.citations[0].n}]"
+    if answer.kind == "computed":  # the result is computed; its inputs are the claims to check
+        text = answer.text.splitlines()[-1]
     for sentence in split_sentences(text):
         numbers = numbers_in(_CITE.sub(" ", sentence))
         if not numbers:
@@ -188,6 +195,10 @@ def _shown_checks(answer: Answer) -> list[tuple[str, bool]]:
         cited = answer.citations[0]
         passage = " ".join(hits[cited.n - 1].text.split()) if 1 <= cited.n <= len(hits) else ""
         return [(cited.snippet, " ".join(cited.snippet.split()) in passage)]
+    if answer.kind == "computed":  # each input must be in the passage it cites
+        inputs = answer.text.splitlines()[-1]
+        cited_text = " ".join(hits[n - 1].text for n in cited_numbers(inputs) if 1 <= n <= len(hits))
+        return [(inputs, not numbers_in(_CITE.sub(" ", inputs)) - numbers_in(cited_text))]
     return [(c.text, c.supported) for c in check_answer(answer.text, hits) if c.cited]
 
 
@@ -228,6 +239,7 @@ def evaluate_answers(
     f1s, sims, first_tokens, first_shown, totals, tps, prompt_tokens = [], [], [], [], [], [], []
     cpu_first_tokens, cpu_first_shown = [], []
     span_hits: list[bool] = []
+    figure_hits: list[bool] = []
     numbers_stated = numbers_missing = numbers_flagged = answers_with_missing = 0
     cited_sentences = supported = phantoms_removed = phantoms_left = 0
     kinds: Counter[str] = Counter()
@@ -290,8 +302,13 @@ def evaluate_answers(
             continue
         abstained_answerable += int(answer.abstained)
         f1s.append(0.0 if answer.abstained else token_f1(answer.text, item.answer))
+        figure = figure_match("" if answer.abstained else answer.text, item.answer)
+        if figure is not None:
+            figure_hits.append(figure)
+            row["figure_match"] = figure
         if item.spans:
-            span_hits.append(not answer.abstained and span_match(answer.text, item.spans))
+            scale = str(item.metadata.get("scale") or "")
+            span_hits.append(not answer.abstained and span_match(answer.text, item.spans, scale))
             row["span_match"] = span_hits[-1]
         if embed is not None and not answer.abstained:
             vecs = embed([re.sub(r"\[\d+\]", "", answer.text), item.answer])
@@ -308,6 +325,9 @@ def evaluate_answers(
         "embedding_similarity": round(float(np.mean(sims)), 4) if sims else None,
         "span_match_rate": round(sum(span_hits) / len(span_hits), 4) if span_hits else None,
         "span_questions": len(span_hits),
+        "gold_figure_rate": round(sum(figure_hits) / len(figure_hits), 4) if figure_hits else None,
+        "gold_figure_questions": len(figure_hits),
+        "answers_computed": kinds["computed"],
         "phantom_citations_shown": phantoms_left,
         "phantom_citations_removed": phantoms_removed,
         "cited_sentences": cited_sentences,

@@ -157,7 +157,9 @@ def _lead_in(units: list[str], i: int) -> list[int]:
 
 
 def _is_heading(unit: str) -> bool:
-    """Heading-path lines ("Benefits > Dental"), titles, lead-ins ("These include:") and single
-    words say nothing quotable on their own (a short phrase may: "sturdy wood construction")."""
+    """Heading-path lines ("Benefits > Dental"), titles, lead-ins ("These include:"), questions and
+    single words say nothing quotable on their own (a short phrase may: "sturdy wood construction")."""
     text = unit.strip()
+    if text.rstrip("* ").endswith("?"):  # a question (a shopper's, an FAQ's) answers nothing itself
+        return True
     return " > " in text or text.endswith(":") or len(text.split()) <= 1 or is_title_case(text)

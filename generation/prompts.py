@@ -56,7 +56,18 @@ class AnswerTexts:
         "The knowledge base does not cover this question, so I can't answer it reliably. "
         "The closest sources are listed below."
     )
+    not_held: str = (
+        "The knowledge base holds no documents about {entity}, so I can't answer this from it. "
+        "Ask an administrator to add {entity}'s documents, or ask about a company it holds."
+    )
     quote: str = 'From {title}{where}: "{quote}"'
+    product_quote: dict[str, str] = field(
+        default_factory=lambda: {
+            "fact": 'The product facts say: "{quote}"',
+            "opinion": 'A shopper wrote (an opinion, not a product fact): "{quote}"',
+            "article": 'A web page about the product says (not a product fact): "{quote}"',
+        }
+    )
     where_page: str = ", page {page}"
     where_section: str = ", {section}"
     notice_not_covered: str = (

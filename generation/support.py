@@ -15,6 +15,7 @@ import numpy as np
 
 from core.text_tokenize import tokenize
 from core.types import Hit
+from generation.figures import misplaced_figures
 from generation.sentences import CITE, LIST_ITEM, cited_numbers, numbers_in, split_sentences
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -293,6 +294,9 @@ class SupportChecker:
         absent = missing_numbers(sentence, texts)
         if absent:
             return False, f"numbers not in the cited sources: {', '.join(sorted(absent))}", None
+        misplaced = misplaced_figures(sentence, [evidence.hits[n - 1] for n in cited])
+        if misplaced:
+            return False, misplaced, None
         joined = " ".join(texts)
         wrong = unsupported_items(sentence, joined, self.config.min_overlap)
         if wrong:

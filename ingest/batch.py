@@ -72,6 +72,7 @@ def chunk_rows(kb: KnowledgeBase, batch: Batch) -> tuple[list[dict[str, Any]], l
                     "char_start": chunk.char_start,
                     "char_end": chunk.char_end,
                     "ocr_confidence": chunk.ocr_confidence,
+                    "table_cells": chunk.table,
                 }
             )
     return rows, [r["vector_id"] for r in rows]

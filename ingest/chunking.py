@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -37,6 +37,7 @@ CONTEXT_JOINER = " > "
 CELL_JOINER = " | "
 _MAX_CACHED_WORDS = 500_000
 _GIANT_WORD_TOKENS = 16  # words this long may be cut into characters: count those up front too
+_SCALE_CONTEXT = 300  # characters of the text above a table searched for its scale
 _NONBLANK_LINE = re.compile(r"[^\r\n]*\S[^\r\n]*")
 
 
@@ -145,6 +146,7 @@ class _Draft:
     path: tuple[str, ...]
     kind: BlockKind
     ocr: float | None = None
+    table: dict[str, Any] | None = None  # a table chunk's cells (core.tables.TableCells.to_json)
 
     @property
     def text(self) -> str:
@@ -212,6 +214,7 @@ class StructureAwareChunker:
         open_: list[_Segment] = []
         sections: dict[tuple[str, ...], _Section] = {}
         section: _Section | None = None
+        before = ""  # the text just above a table, where its scale is often stated ("(in millions)")
 
         def flush() -> None:
             if open_ and section is not None:
@@ -231,8 +234,9 @@ class StructureAwareChunker:
                 section = sections[block.heading_path]
             if block.kind == "table" and header_count(block.rows, block.header):
                 flush()  # its chunks carry rows rendered with their headers, not the document's text
-                drafts.extend(self._split_table(block, start, section))
+                drafts.extend(self._split_table(block, start, section, before))
                 continue
+            before = block.text[-_SCALE_CONTEXT:]
             open_tokens = sum(s.tokens for s in open_)
             if open_ and block.page != open_[-1].page and open_tokens >= self.target_tokens / 3:
                 flush()
@@ -245,7 +249,7 @@ class StructureAwareChunker:
                 continue
             flush()
             if block.kind == "table":
-                drafts.extend(self._split_table(block, start, section))
+                drafts.extend(self._split_table(block, start, section, before))
             elif block.kind == "code":
                 drafts.extend(self._split_code(block, start, section))
             else:
@@ -325,9 +329,9 @@ class StructureAwareChunker:
         page, ocr = block.page, block.ocr_confidence
         return _Draft(section.context, prefix, body, start, end, page, page, section.path, block.kind, ocr)
 
-    def _split_table(self, block: Block, start: int, section: _Section) -> list[_Draft]:
+    def _split_table(self, block: Block, start: int, section: _Section, before: str = "") -> list[_Draft]:
         """Rows packed up to the target, each written with its column headers ("Revenue — 2019:
-        1,234; 2018: 1,100") under a caption line; overlong rows split by cells."""
+        1,234; 2018: 1,100") under a caption line, keeping their cells; overlong rows split by cells."""
         found = _NONBLANK_LINE.finditer(block.text)
         lines = [(m.group(), start + m.start(), start + m.end()) for m in found]
         rows = block.rows or tuple((text,) for text, _, _ in lines)
@@ -352,7 +356,12 @@ class StructureAwareChunker:
                 drafts.extend(self._split_row(block, raw[a], rows[a], header_cells, section))
             else:
                 body = "\n".join(text for text, _, _ in lines[a:b])
-                drafts.append(self._draft(section, block, header, body, lines[a][1], lines[b - 1][2]))
+                draft = self._draft(section, block, header, body, lines[a][1], lines[b - 1][2])
+                if rendered:
+                    statement = section.path[-1] if section.path else ""
+                    cells = rendered.layout.cells(range(a, b), statement, before)
+                    draft = replace(draft, table=cells.to_json())
+                drafts.append(draft)
         return drafts
 
     def _split_row(
@@ -420,7 +429,7 @@ class StructureAwareChunker:
         for draft, n in zip(drafts, counts, strict=True):
             final.extend([draft] if n <= self.max_tokens else self._resplit(draft))
         return [
-            Chunk(d.text, i, d.start, d.end, d.page, d.page_end, d.path, d.kind, d.ocr)
+            Chunk(d.text, i, d.start, d.end, d.page, d.page_end, d.path, d.kind, d.ocr, d.table)
             for i, d in enumerate(final)
         ]
 

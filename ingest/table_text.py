@@ -3,76 +3,37 @@
 A row of figures means little without its column headers ("2019", "Domestic September 30, 2019"),
 and a retriever only sees the chunk. So each body row is written with the header of every value;
 header rows that label the whole table ("Years Ended September 30,", "(in millions)") become one
-caption line. Works on any table block: headers are the rows at the top without figures (years
-excepted), up to three, spanning labels filled to the right over empty cells.
+caption line. The table's layout (header rows, caption, column headers) is ``core.tables``'s, which
+also gives the cells a table chunk keeps in its metadata.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-MAX_HEADER_ROWS = 3
-LABEL_JOINER = " — "
-VALUE_JOINER = "; "
-_FIGURE = re.compile(r"^[\s$€£¥(+\-−–]*\d[\d,.\s]*%?\s*\)?$")
-_YEAR = re.compile(r"^\s*(?:FY\s?'?)?(?:19|20)\d{2}\s*$|^\s*FY\s?'?\d{2}\s*$", re.I)
+from core.tables import LABEL_JOINER, VALUE_JOINER, TableLayout, header_count, layout
+
+__all__ = ["TableText", "header_count", "table_text"]
 
 
 @dataclass(frozen=True)
 class TableText:
     """``caption``: what labels the whole table; ``header_rows``: how many top rows are headers;
-    ``rows``: one line per body row (``rows[i]`` renders table row ``header_rows + i``)."""
+    ``rows``: one line per body row (``rows[i]`` renders table row ``header_rows + i``);
+    ``layout``: the grid and column headers the cells come from."""
 
     caption: str
     header_rows: int
     rows: list[str]
-
-
-def _no_figures(row: Sequence[str]) -> bool:
-    cells = [c.strip() for c in row if c.strip()]
-    return bool(cells) and not any(_FIGURE.match(c) and not _YEAR.match(c) for c in cells)
-
-
-def header_count(rows: Sequence[Sequence[str]], header: bool) -> int:
-    """How many rows at the top are headers. The first is one when the loader said so, or when it
-    holds no figures and either leaves the corner cell empty or names years; the rows after it
-    (at most three in all) when they leave the corner empty and hold no figures ("| 2019 | 2018")."""
-    if len(rows) < 2:
-        return 0
-    first = rows[0]
-    years = any(_YEAR.match(c) for c in first[1:] if c.strip())
-    if not (header or (_no_figures(first) and (not first[0].strip() or years))):
-        return 0
-    count = 1
-    while count < min(MAX_HEADER_ROWS, len(rows) - 1):
-        row = rows[count]
-        if row[0].strip() or not _no_figures(row):
-            break
-        count += 1
-    return count
+    layout: TableLayout
 
 
 def table_text(rows: Sequence[Sequence[str]], header: bool = False) -> TableText:
     """The rendering of a table given row by row (first column = row labels)."""
-    width = max((len(r) for r in rows), default=0)
-    grid = [[c.strip() for c in r] + [""] * (width - len(r)) for r in rows]
-    count = header_count(grid, header)
-    columns = [""] * width
-    caption: list[str] = []
-    for row in grid[:count]:
-        filled = [i for i, c in enumerate(row) if c]
-        if len(filled) == 1 and width > 2:
-            caption.append(row[filled[0]])  # one label over the whole table
-            continue
-        label = ""
-        for i in range(1, width):
-            label = row[i] or label  # a label spans the empty cells to its right
-            if label:
-                columns[i] = f"{columns[i]} {label}".strip()
-    lines = [_render(row, columns) for row in grid[count:]]
-    return TableText(" ".join(caption), count, lines)
+    grid = layout(rows, header)
+    lines = [_render(row, grid.columns) for row in grid.grid[grid.header_rows :]]
+    return TableText(grid.caption, grid.header_rows, lines, grid)
 
 
 def _render(row: list[str], columns: list[str]) -> str:

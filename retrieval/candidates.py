@@ -152,6 +152,7 @@ class SearchStores:
                     "kind": chunk.kind,
                     "position": chunk.position,
                     "ocr_confidence": chunk.ocr_confidence,
+                    "table": chunk.table_cells,
                     **{k: v for k, v in (meta or {}).items() if k != "file_hash"},
                 },
             )

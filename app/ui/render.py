@@ -110,7 +110,8 @@ def render_left_out(sentences: list[str]) -> None:
 def render_answer(answer: dict[str, Any]) -> None:
     """A checked answer: the abstention state, a quote, or the checked sentences; then citations."""
     if answer.get("abstained"):
-        st.warning(f"**{NOT_COVERED}.** The documents you can read do not answer this.", icon="🔍")
+        reason = answer.get("answer") or "The documents you can read do not answer this."
+        st.warning(f"**{NOT_COVERED}.** {escape_md(reason)}", icon="🔍")
         render_closest_sources(answer.get("closest_sources") or [])
     elif answer.get("kind") == "quoted":
         st.info(
@@ -119,6 +120,13 @@ def render_answer(answer: dict[str, Any]) -> None:
             icon=":material/format_quote:",
         )
         st.markdown(escape_md(answer.get("answer", "")))
+    elif answer.get("kind") == "computed":
+        st.info(
+            "Computed: the model chose the table cells and the operation; the result was calculated "
+            "exactly from the cited figures below.",
+            icon=":material/calculate:",
+        )
+        st.markdown(escape_md(answer.get("answer", "")).replace("\n", "  \n"))
     else:
         st.markdown(escape_md(answer.get("answer", "")))
         if answer.get("stopped"):

@@ -83,3 +83,21 @@ def test_corpus_records_holding_pipe_tables_become_table_blocks(tmp_path: Path) 
     markdown = docs["M1"].blocks[0]
     assert markdown.kind == "table" and markdown.rows == (("Plan", "Copay"), ("Gold", "$20"))
     assert [b.kind for b in docs["P1"].blocks] == ["paragraph"]
+
+
+def test_table_chunks_keep_their_cells_with_scale_from_the_text_above(tmp_path: Path) -> None:
+    from ingest.chunking import StructureAwareChunker
+
+    page = tmp_path / "results.md"
+    page.write_text(
+        "# Results\n\nThe table below shows net sales (in millions).\n\n"
+        "| | 2023 | 2022 |\n|---|---|---|\n| iPhone | 39,669 | 40,665 |\n| Mac | 6,840 | 7,382 |\n"
+    )
+    chunker = StructureAwareChunker(lambda texts: [len(t.split()) * 2 for t in texts])
+    chunks = chunker.split(load_path(page)[0])
+    tables = [c for c in chunks if c.table]
+    assert len(tables) == 1 and "iPhone — 2023: 39,669; 2022: 40,665" in tables[0].text
+    cells = tables[0].table
+    assert cells is not None and cells["scale"] == "million" and cells["statement"] == "Results"
+    assert ["iPhone", "2023", "39,669"] in cells["cells"] and ["Mac", "2022", "7,382"] in cells["cells"]
+    assert all(not c.table for c in chunks if c.kind != "table")

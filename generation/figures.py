@@ -1,0 +1,92 @@
+"""Is a quoted figure in the cited table where the sentence says it is? A figure found in a table
+cell must sit in a column of the period the sentence names (year; quarter, six or nine months, full
+year) and in a row the sentence names when it names one of the table's rows. "Q3 net sales were
+$211,990 million" citing a table whose 211,990 is under "Nine Months Ended" fails; so does "data-center
+revenue was 2,856" when 2,856 is Gaming's. Figures found only in prose are left to the exact-number rule.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.tables import TableCell, TableCells
+from core.text_tokenize import tokenize
+from core.types import Hit
+from generation.numeric import duration_of as _duration
+from generation.numeric import table_of
+from generation.sentences import CITE, normalise_number
+
+_YEAR = re.compile(r"(?<![\d$.,])((?:19|20)\d{2})(?![\d%])")
+_FIGURE = re.compile(r"(?<![\w.])[$€£¥]?\(?\d[\d,]*(?:\.\d+)?\)?%?")
+
+
+def _figures(sentence: str) -> set[str]:
+    """The figures a sentence states, normalised, years left out (they name periods)."""
+    bare = CITE.sub(" ", sentence)
+    out = set()
+    for token in _FIGURE.findall(bare):
+        if _YEAR.fullmatch(token):
+            continue
+        value = normalise_number(token.strip("()"))
+        out.add(value.rstrip("0").rstrip(".") if "." in value else value)
+    return {v for v in out if v.strip("-")}
+
+
+def _cell_figure(cell: TableCell) -> str:
+    value = normalise_number(cell.text.strip().strip("()").replace("$", "").strip())
+    return value.rstrip("0").rstrip(".") if "." in value else value
+
+
+def _terms(text: str) -> set[str]:
+    return {t for t in tokenize(text) if len(t) > 2 and not t.isdigit()}
+
+
+def _period_fits(column: str, years: set[str], duration: int | None) -> bool:
+    column_years = set(_YEAR.findall(column))
+    if years and column_years and not years & column_years:
+        return False
+    column_duration = _duration(column)
+    return duration is None or column_duration is None or column_duration == duration
+
+
+def _row_fits(cells: list[TableCell], table: TableCells, said: set[str]) -> tuple[bool, str]:
+    """(fits, another row the sentence names instead) for the cells holding a figure."""
+    if any(_terms(c.row) & said for c in cells):
+        return True, ""
+    columns = {c.column for c in cells}
+    for other in table.cells:
+        terms = _terms(other.row)
+        if other.column in columns and terms and terms <= said and other.row not in {c.row for c in cells}:
+            return False, other.row
+    return True, ""
+
+
+def misplaced_figures(sentence: str, hits: list[Hit]) -> str:
+    """Why a figure of ``sentence`` is not where the sentence puts it in the cited tables, or ""."""
+    figures = _figures(sentence)
+    if not figures:
+        return ""
+    tables = [t for t in (table_of(h) for h in hits) if t is not None]
+    if not tables:
+        return ""
+    bare = CITE.sub(" ", sentence)
+    years, duration, said = set(_YEAR.findall(bare)), _duration(bare), _terms(bare)
+    for figure in sorted(figures):
+        placed = [(c, t) for t in tables for c in t.cells if _cell_figure(c) == figure]
+        if not placed:
+            continue  # a figure from the prose: the exact-number rule covers it
+        why = ""
+        for table in {id(t): t for _, t in placed}.values():
+            cells = [c for c, t in placed if t is table]
+            if (years or duration) and not any(_period_fits(c.column, years, duration) for c in cells):
+                where = cells[0].column
+                why = why or f"{figure} is the figure for {where!r} in the cited table, not the period named"
+                continue
+            fits, other = _row_fits(cells, table, said)
+            if fits:
+                break
+            why = why or f"{figure} is {cells[0].row!r} in the cited table, not {other!r}"
+        else:
+            if why:
+                return why
+    return ""

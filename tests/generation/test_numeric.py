@@ -1,0 +1,146 @@
+"""Numbers computed, not guessed: the model picks cells and operation (scripted here), Python computes;
+the figure check flags a figure from another period or row; amounts match within rounding and scale."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+from core.types import Hit
+from generation.amounts import amounts_in
+from generation.answerer import Answerer
+from generation.evaluation import figure_match, span_match
+from generation.figures import misplaced_figures
+from generation.numeric import (
+    NumericAnswerer,
+    NumericPlan,
+    aligned,
+    asks_calculation,
+    compute,
+    number_cells,
+    parse_plan,
+    relevant_cells,
+    wording_operation,
+)
+from retrieval.filters import SearchFilters
+from tests.generation.test_citations import Scripted
+
+TABLE = (
+    " | Year Ended December 31, | \n | 2019 | 2018\nSales | $788,948 | $718,892\n"
+    "Operating expenses | 261,264 | 194,054\nNet inventories | 12,542 | 9,317"
+)
+QUARTERS = (
+    "Net sales by category\n"
+    "iPhone — Three Months Ended July 1, 2023: $ 39,669; Nine Months Ended July 1, 2023: $ 156,778\n"
+    "Mac — Three Months Ended July 1, 2023: 6,840; Nine Months Ended July 1, 2023: 21,743"
+)
+
+
+def table_hit(text: str, n: int = 1, metadata: dict | None = None) -> Hit:
+    return Hit(f"c{n}", f"d{n}", "fin", text, f"r{n}.pdf", f"Report {n}", 3, ("Results",), 0, len(text),
+               dense_score=0.8, metadata=metadata or {})  # fmt: skip
+
+
+def test_questions_that_ask_for_a_calculation() -> None:
+    assert asks_calculation("What was the change in operating expenses between 2018 and 2019?")
+    assert wording_operation("What was the percentage change in net inventories from 2018 to 2019?") == (
+        "percent_change"
+    )
+    assert wording_operation("What proportion of revenue came from the data center?") == "percent_of"
+    assert wording_operation("What is the increase/ (decrease) in percentage of net revenues of OEM?") == (
+        "difference"
+    )
+    assert not asks_calculation("What is the total allowance for credit losses in 2019?")
+
+
+def test_model_picks_cells_python_computes_in_time_order() -> None:
+    note = replace(table_hit("The following table sets out results (in thousands).", 2), document_id="d1")
+    hits = [table_hit(TABLE), note]
+    question = "What was the change in operating expenses between 2018 and 2019?"
+    cells = relevant_cells(question, number_cells(hits))  # what the model is shown, as C1, C2, ...
+    assert cells[0].table.scale == "thousand"  # stated by another passage of the same document
+    assert [(c.cell.row, c.cell.column) for c in cells[:2]] == [
+        ("Operating expenses", "2019"),
+        ("Operating expenses", "2018"),
+    ]
+    # The model names the earlier year first; a change is later minus earlier all the same.
+    computed, trace = NumericAnswerer(Scripted("difference(C2, C1)")).answer(question, hits)
+    assert computed is not None and computed.value == Decimal(67210)
+    assert "261,264 − 194,054 = " in computed.text() and "[1]" in computed.text()
+    assert trace["chosen_by"] == "model"
+
+
+def test_percent_change_kept_when_the_model_says_difference_and_wording_fallback() -> None:
+    hits = [table_hit(TABLE)]
+    question = "What was the percentage change in net inventories from 2018 to 2019?"
+    computed, _ = NumericAnswerer(Scripted("difference(C1, C2)")).answer(question, hits)
+    assert computed is not None and computed.plan.operation == "percent_change"
+    unusable, trace = NumericAnswerer(Scripted("I think it is 34%")).answer(question, hits)
+    assert unusable is not None and trace["chosen_by"] == "wording"
+    assert unusable.result_text() == "34.61%"  # (12,542 − 9,317) / 9,317 × 100
+
+
+def test_operands_off_line_are_realigned_or_refused() -> None:
+    cells = number_cells([table_hit(TABLE)])
+    by = {(c.cell.row, c.cell.column): c for c in cells}
+    share = NumericPlan("percent_of", (by[("Operating expenses", "2019")], by[("Sales", "2018")]))
+    fixed = aligned(share, cells)
+    assert fixed is not None and fixed.operands[1].cell.column == "2019"  # the whole of the same year
+    across = NumericPlan("percent_of", (by[("Sales", "2019")], by[("Sales", "2018")]))
+    assert aligned(across, cells) is None
+    change = NumericPlan("difference", (by[("Sales", "2019")], by[("Sales", "2018")]))
+    assert aligned(change, cells) == change
+
+
+def test_share_uses_scaled_values_and_division_by_zero_is_no_answer() -> None:
+    cells = number_cells([table_hit(TABLE)])
+    plan = parse_plan("percent_of(C3, C1)", cells)  # operating expenses 2019 / sales 2019
+    assert plan is not None
+    result = compute(plan)
+    assert result is not None and result.result_text() == "33.12%"
+    zero = number_cells([table_hit("Item | 2019 | 2018\nA | 0 | 5\nB | 3 | 1")])
+    ratio = parse_plan("ratio(C2, C1)", zero)
+    assert ratio is not None and compute(ratio) is None
+
+
+def test_answerer_returns_a_computed_answer_with_cited_inputs() -> None:
+    class OneHit:
+        def search(self, query, *, k, filters, principal):  # type: ignore[no-untyped-def]
+            return [table_hit(TABLE)]
+
+    answer = Answerer(OneHit(), Scripted("difference(C1, C2)")).ask(
+        "What was the change in operating expenses between 2018 and 2019?",
+        filters=SearchFilters(kbs=("fin",)),
+        principal=None,
+    )
+    assert answer.kind == "computed" and not answer.abstained
+    assert "67,210" in answer.text and answer.citations[0].n == 1
+
+
+def test_figure_from_another_period_or_row_is_flagged() -> None:
+    hits = [table_hit(QUARTERS)]
+    assert (
+        misplaced_figures(
+            "iPhone net sales for the three months ended July 1, 2023 were $39,669 million [1].", hits
+        )
+        == ""
+    )
+    wrong_period = misplaced_figures(
+        "iPhone net sales in the third quarter of 2023 were $156,778 million [1].", hits
+    )
+    assert "Nine Months" in wrong_period
+    wrong_row = misplaced_figures("Mac net sales in the quarter were $39,669 million [1].", hits)
+    assert "iPhone" in wrong_row
+    assert misplaced_figures("Revenue grew 12% [1].", hits) == ""  # not a table figure
+
+
+def test_amounts_match_within_rounding_and_scale() -> None:
+    assert [a.scale for a in amounts_in("$39.7 billion and 12%")] == [1e9, None]
+    assert span_match("The change is 67,210 thousand [1].", ["67210"], "thousand")
+    assert span_match("It rose by $67.2 million [1].", ["67210"], "thousand")
+    assert not span_match("The lease was $4,143 million [1].", ["$4,143"], "thousand")
+    assert span_match("The lease was $4,143 [1].", ["$4,143"], "thousand")
+    assert span_match("Net bookings fell 12.04% [1].", ["-12.04"], "percent")
+    assert figure_match("iPhone revenue was $39.7 billion [1].", "$39,669 million") is True
+    assert figure_match("iPhone revenue was $1.2 billion [1].", "$39,669 million") is False
+    assert figure_match("anything", "The documents do not say.") is None
