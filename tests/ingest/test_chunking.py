@@ -58,9 +58,9 @@ def check_chunks(doc: Document, chunks: list[Chunk], count: TokenCounter, max_to
         if c.kind == "table" and text not in span:
             # Rows carry their column headers ("x — B: y"): every word is the table's, every
             # row label and value is in the span.
-            # (a cell cut at the token limit may leave its separator at a piece's start)
-            words = {w.strip(";:,") for w in text.split()} - {"—", "|", ""}
-            assert words <= {w.strip(";:,") for w in doc.text.replace("|", " ").split()}, (c, span)
+            # (a cell cut at the token limit may leave its punctuation at a piece's start)
+            words = {w.strip(";:,.") for w in text.split()} - {"—", "|", ""}
+            assert words <= {w.strip(";:,.") for w in doc.text.replace("|", " ").split()}, (c, span)
             continue
         assert text in span, (c, span)
 
