@@ -10,8 +10,8 @@ import numpy as np
 from sqlalchemy import delete, insert
 
 from core.db import ChunkRow, DocumentRow, KnowledgeBase, utcnow
-from core.stores.base import ChunkEntry, filterable_metadata
 from core.facts import keep_admin_facts
+from core.stores.base import ChunkEntry, filterable_metadata
 from core.types import Chunk, Document, chunk_id, document_id, vector_id
 from ingest.sources import SourceFile
 
@@ -115,7 +115,7 @@ def write_rows(session: Any, kb: KnowledgeBase, batch: Batch, chunk_rows: list[d
         row.version = (row.version or 0) + 1
         row.status, row.error = "ready", None
         row.access_groups, row.scenario_tags = groups, tags
-        meta = {**doc.metadata, "file_hash": new.file_hash, "file_path": str(new.file.path)}
+        meta = {**doc.metadata, "file_hash": new.file_hash, **new.file.location()}
         row.meta = keep_admin_facts(row.meta, meta)
         row.page_count, row.chunk_count, row.size_bytes = doc.page_count, len(new.chunks), new.file.size
         row.updated_at = now
@@ -133,7 +133,7 @@ def write_rows(session: Any, kb: KnowledgeBase, batch: Batch, chunk_rows: list[d
             "failed",
             failed["error"],
         )
-        row.meta = {"file_hash": failed["file_hash"], "file_path": failed["file_path"]}
+        row.meta = {"file_hash": failed["file_hash"], **failed["location"]}
         row.size_bytes, row.chunk_count = failed["size"], 0
         row.access_groups, row.scenario_tags, row.updated_at = groups, tags, now
     for doc_id, file_hash in batch.meta_updates:

@@ -28,8 +28,9 @@ def create_app(
 ) -> FastAPI:
     """The API over ``context`` (built from ``settings`` when not given; migrations run first).
 
-    ``run_jobs=False`` leaves queued ingestion jobs to another process (or to a test that calls
-    ``app.state.services.jobs.run_next()`` itself). ``warm_up`` loads the models in the background
+    ``run_jobs=False`` leaves jobs to another process (or to a test that calls
+    ``app.state.services.jobs.run_next()`` itself); with ``KB_QUEUE=procrastinate`` the API only
+    submits jobs and ``kb worker`` processes run them. ``warm_up`` loads the models in the background
     at start-up, so the first question does not wait for them."""
     ctx = context or AppContext(settings)
     ctx.check_backends()  # a backend whose extra is missing or whose engine is down fails here, by name
@@ -39,8 +40,6 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_jobs:
             services.jobs.start()
-        else:
-            services.jobs.recover()
         if warm_up:
             threading.Thread(target=_warm_up, args=(ctx,), name="kb-warm-up", daemon=True).start()
         yield

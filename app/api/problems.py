@@ -18,6 +18,7 @@ from core.errors import (
     KBError,
     LoaderError,
     NotFoundError,
+    StorageError,
     UnsupportedFormatError,
 )
 from generation.backends.base import BackendConnectionError, GenerationError, ModelNotAvailableError
@@ -54,6 +55,7 @@ STATUS: list[tuple[type[BaseException], int]] = [
     (BackendConnectionError, 503),
     (ModelNotAvailableError, 503),
     (ConfigError, 503),
+    (StorageError, 507),
     (GenerationError, 502),
     (KBError, 400),
     (ValueError, 400),
@@ -73,6 +75,7 @@ TITLES = {
     500: "Internal Server Error",
     502: "Bad Gateway",
     503: "Service Unavailable",
+    507: "Insufficient Storage",
 }
 
 

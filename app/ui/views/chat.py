@@ -80,6 +80,7 @@ st.session_state.setdefault(CONVERSATION, None)
 if st.session_state.get(SCENARIO) not in SCENARIOS:
     st.session_state[SCENARIO] = by_name[st.session_state[KB]].get("scenario") or "employee"
 
+
 def delete_conversation(conversation_id: str) -> None:
     try:
         client().delete_conversation(conversation_id)
