@@ -134,7 +134,9 @@ def ensure_schema(settings: Settings) -> None:
         with engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
             if conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is None:
-                conn.execute(text(app.schema_manager.get_schema()))
+                # Straight to psycopg: the script is full of '::' casts and '%' that SQLAlchemy's
+                # text() and parameter styles would try to interpret.
+                conn.connection.driver_connection.execute(app.schema_manager.get_schema())
     finally:
         engine.dispose()
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -49,7 +50,7 @@ class LocalBlobStore:
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         except OSError as exc:
-            raise StorageError(f"cannot store {key!r} in {self.root}: {exc.strerror}") from exc
+            raise self._error(key, exc) from exc
         try:
             with os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(stream, out, 1 << 20)
@@ -58,11 +59,17 @@ class LocalBlobStore:
             os.replace(tmp, target)
         except OSError as exc:  # ENOSPC, EDQUOT: nothing half-written stays behind
             Path(tmp).unlink(missing_ok=True)
-            raise StorageError(f"cannot store {key!r} in {self.root}: {exc.strerror}") from exc
+            raise self._error(key, exc) from exc
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         return target.stat().st_size
+
+    def _error(self, key: str, exc: OSError) -> StorageError:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            full = f"cannot store {key!r}: the upload disk ({self.root}) is full; nothing was kept"
+            return StorageError(full)
+        return StorageError(f"cannot store {key!r} in {self.root}: {exc.strerror}")
 
     def open(self, key: str) -> BinaryIO:
         try:

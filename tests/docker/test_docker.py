@@ -243,10 +243,10 @@ def test_dockerignore_excludes_venv_data_git_caches_and_benchmark_results() -> N
 # --------------------------------------------------------------------------------- compose.yaml
 
 
-def test_compose_has_postgres_api_ui_and_api_gpu_only_in_gpu_profile(services: dict[str, Any]) -> None:
-    assert set(services) == {"postgres", "api", "ui", "api-gpu", "milvus", "etcd", "minio"}
+def test_compose_has_postgres_api_worker_ui_and_api_gpu_only_in_gpu_profile(services: dict[str, Any]) -> None:
+    assert set(services) == {"postgres", "api", "worker", "ui", "api-gpu", "milvus", "etcd", "minio"}
     assert services["api-gpu"]["profiles"] == ["gpu"]
-    for name in ("postgres", "api", "ui"):
+    for name in ("postgres", "api", "worker", "ui"):
         assert "profiles" not in services[name], name
     # pgvector 0.8 (iterative index scans) for the postgres search backend
     assert str(services["postgres"]["image"]).startswith("pgvector/pgvector:0.8")

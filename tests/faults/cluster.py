@@ -126,7 +126,8 @@ class Cluster:
 
 def start_postgres(services: Path) -> str:
     """A throw-away PostgreSQL of our own (the suite restarts it), without Milvus."""
-    env = {**os.environ, "KB_DEV_SERVICES_DIR": str(services), "KB_DEV_MILVUS": "0"}
+    env = {k: v for k, v in os.environ.items() if k != "KB_DEV_PG_PORT"}  # a free port of its own
+    env.update(KB_DEV_SERVICES_DIR=str(services), KB_DEV_MILVUS="0")
     out = subprocess.run(
         ["bash", "scripts/dev_services.sh", "start"],
         env=env,

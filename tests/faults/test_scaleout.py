@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -45,7 +46,8 @@ def _mount_small_upload_disk(uploads: Path) -> bool:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     root = tmp_path_factory.mktemp("faults")
-    services = root / "services"
+    # Not under pytest's private tmp dir: as root PostgreSQL runs as another user, which must reach it.
+    services = Path(tempfile.mkdtemp(prefix="kb-faults-pg-"))
     database_url = start_postgres(services)
     data = root / "data"
     small_disk = _mount_small_upload_disk(data / "uploads")
