@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,20 +26,26 @@ pytestmark = pytest.mark.s3
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
     if not shutil.which("radosgw"):
         pytest.skip("Ceph's radosgw is not installed (scripts/system_deps.sh installs it)")
-    folder = tmp_path_factory.mktemp("rgw")
-    port = free_port()
-    started = subprocess.run(
-        ["bash", str(REPO / "scripts" / "s3_throwaway.sh"), "start", str(folder), str(port)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    script = str(REPO / "scripts" / "s3_throwaway.sh")
+    for _ in range(3):  # the monitor listens on port + 1, which free_port() did not check
+        # Outside pytest's private tmp dir, readable by all: started as root, Ceph's daemons drop to `ceph`.
+        folder = Path(tempfile.mkdtemp(prefix="kb-rgw-"))
+        folder.chmod(0o755)
+        started = subprocess.run(
+            ["bash", script, "start", str(folder), str(free_port())],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        if started.returncode == 0:
+            break
+        subprocess.run(["bash", script, "stop", str(folder)], check=False)
     try:
         assert started.returncode == 0, started.stderr[-3000:]
         url, key, secret = started.stdout.split()
         yield url, key, secret
     finally:
-        subprocess.run(["bash", str(REPO / "scripts" / "s3_throwaway.sh"), "stop", str(folder)], check=False)
+        subprocess.run(["bash", script, "stop", str(folder)], check=False)
 
 
 def s3_settings(server: tuple[str, str, str], data_dir: Path, bucket: str, **extra: object) -> Settings:
@@ -83,7 +90,9 @@ def test_put_open_local_path_delete(s3_server: tuple[str, str, str], tmp_path: P
         blobs.put("../escape", io.BytesIO(b"x"))
 
 
-def test_upload_is_read_by_the_worker_from_the_bucket(s3_server: tuple[str, str, str], tmp_path: Path) -> None:
+def test_upload_is_read_by_the_worker_from_the_bucket(
+    s3_server: tuple[str, str, str], tmp_path: Path
+) -> None:
     from fastapi.testclient import TestClient
 
     from app.api.main import create_app
