@@ -163,6 +163,20 @@ class Settings(BaseSettings):
         "the model's answer cannot be verified (calibrated to keep abstaining on unanswerable ones).",
     )
 
+    # Generation capacity of one API process (searches never wait for it)
+    generation_slots: int = Field(
+        default=1,
+        ge=1,
+        description="Answers generated at once: 1 for the local llama.cpp model (it uses every core); "
+        "the number of parallel slots of an OpenAI-compatible server (KB_LLM_BACKEND=openai).",
+    )
+    generation_queue: int = Field(
+        default=16, ge=0, description="Questions that may wait for a slot (they see their place in line)."
+    )
+    generation_wait_seconds: float = Field(
+        default=120.0, gt=0, description="A question still in line after this long gets 503 + Retry-After."
+    )
+
     # API service
     api_url: str = Field(default="http://127.0.0.1:8000", description="Where the UI finds the API.")
     session_hours: float = Field(default=12.0, description="Lifetime of a login session token.")

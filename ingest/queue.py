@@ -136,7 +136,9 @@ def ensure_schema(settings: Settings) -> None:
             if conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is None:
                 # Straight to psycopg: the script is full of '::' casts and '%' that SQLAlchemy's
                 # text() and parameter styles would try to interpret.
-                conn.connection.driver_connection.execute(app.schema_manager.get_schema())
+                driver = conn.connection.driver_connection
+                assert driver is not None
+                driver.execute(app.schema_manager.get_schema())
     finally:
         engine.dispose()
 

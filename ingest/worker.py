@@ -55,10 +55,7 @@ class JobWorker:
 
     def run_next(self, kb_id: int | None = None) -> bool:
         """Run the oldest claimable job (of ``kb_id``); False when there was none."""
-        for job_id in self.jobs.claimable(kb_id):
-            if self.run_job(job_id) is not None:
-                return True
-        return False
+        return any(self.run_job(job_id) is not None for job_id in self.jobs.claimable(kb_id))
 
     def drain(self, kb_id: int | None = None) -> None:
         """Run claimable jobs until none is left."""
@@ -183,7 +180,8 @@ class JobWorker:
         key = (row.meta or {}).get("file_key")
         if key:
             self._drop_unreferenced({key} - self._file_keys(job.kb_id, [row.path]))
-        self.jobs.end(lease, "succeeded", None, [{"document": doc_id, "source": row.source, "outcome": "deleted"}])
+        done = {"document": doc_id, "source": row.source, "outcome": "deleted"}
+        self.jobs.end(lease, "succeeded", None, [done])
         return "succeeded"
 
     def _migrate(self, job: IngestionJob, lease: JobLease) -> str:

@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 
 from app.api import problems, routes_accounts, routes_admin, routes_chat, routes_kb, routes_openai, routes_ops
@@ -38,6 +39,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run in AnyIO's thread pool (40 threads by default); answers waiting in line and
+        # streams hold some of them, and searches must never queue behind those.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, 64 + 2 * settings.generation_queue)
         if run_jobs:
             services.jobs.start()
         if warm_up:

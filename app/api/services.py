@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.accounts import Accounts, LoginThrottle
+from app.api.capacity import GenerationGate
 from app.api.metrics import Metrics
 from app.audit import AuditLog
 from app.chat import ChatService
@@ -22,3 +23,4 @@ class Services:
         self.documents = DocumentService(ctx.db, ctx.backends, ctx.blobs)
         self.chat = ChatService(ctx, on_answer=self.metrics.observe_answer)
         self.jobs = JobService(ctx.db, ctx.job_queue, ctx.worker)
+        self.generation = GenerationGate(ctx.settings.generation_slots, ctx.settings.generation_queue)
