@@ -76,6 +76,16 @@ class Cluster:
         self.workers[name] = proc
         return proc
 
+    def wait_workers_ready(self, seconds: float = 300) -> None:
+        """Until every worker has loaded its models and started taking jobs (its first log line)."""
+        deadline = time.monotonic() + seconds
+        while not all(
+            "running jobs from" in p.log.read_text(errors="replace") for p in self.workers.values()
+        ):
+            if time.monotonic() > deadline:
+                pytest.fail(f"workers not ready after {seconds:.0f} s: {self.tail_logs()}")
+            time.sleep(0.3)
+
     def kill(self, proc: Proc) -> None:
         proc.process.send_signal(signal.SIGKILL)
         proc.process.wait(30)

@@ -59,6 +59,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             c.start_api(name)
         for name in ("w1", "w2"):
             c.start_worker(name)
+        c.wait_workers_ready()
         login = httpx.post(f"{c.apis['A'].url}/auth/login", json={"username": "root", "password": PASSWORD})
         c.token = login.json()["access_token"]
         made_kb = httpx.post(
