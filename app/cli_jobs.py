@@ -65,6 +65,7 @@ def wait_for_job(ctx: AppContext, job_id: str, kb_id: int, label: str, quiet: bo
             disable=quiet or not err.is_terminal,
         ) as bar:
             task = bar.add_task(label, total=None, current="")
+            hint_at = time.monotonic() + 10
             while True:
                 job = ctx.worker.jobs.get(job_id)
                 if job is None:
@@ -73,6 +74,9 @@ def wait_for_job(ctx: AppContext, job_id: str, kb_id: int, label: str, quiet: bo
                 bar.update(task, completed=job.processed_files, total=total, current=_current(job)[-60:])
                 if job.status in FINISHED:
                     return job
+                if not embedded and job.status == "queued" and time.monotonic() > hint_at:
+                    err.print(f"job {job_id} is waiting for a worker; is a `kb worker` running?")
+                    hint_at = float("inf")
                 if embedded and (runner is None or not runner.is_alive()):
                     # This process is a worker for the base: it runs whatever is claimable (our job,
                     # or one whose process died); a job another live process holds is waited for.
@@ -103,7 +107,7 @@ def worker(
     ctx = AppContext(settings)
     ctx.check_backends()
     ensure_schema(settings)
-    ctx.pipeline  # noqa: B018 - load the embedder and chunker once, before the first job
+    ctx.pipeline.embedder.embed(["warm-up"])  # load the embedder once, before the first job
     name = worker_name()
     n = concurrency or settings.worker_concurrency
     where = (settings.database_url or "").split("@")[-1]  # never print the password
