@@ -61,10 +61,10 @@ class Cluster:
             )
         return Proc(name, process, log)
 
-    def start_api(self, name: str) -> Proc:
+    def start_api(self, name: str, log_level: str = "warning") -> Proc:
         port = free_port()
         proc = self._spawn(
-            name, ["serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+            name, ["serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level]
         )
         proc.url = f"http://127.0.0.1:{port}"
         wait_until_up(f"{proc.url}/health", proc.process, proc.log)
