@@ -97,18 +97,25 @@ def upload_to_searchable(c: Cluster, rounds: int = 5) -> dict[str, Any]:
             files=[("files", (f"note{i}.md", body))],
             timeout=60,
         ).raise_for_status()
-        while True:
+        deadline = started + 120
+        while time.monotonic() < deadline:
             hits = httpx.post(
                 f"{c.apis['A'].url}/search",
                 headers=c.headers,
-                json={"query": word, "kbs": ["fresh"], "k": 1},
+                json={"query": word, "kbs": ["fresh"], "k": 10},
                 timeout=60,
             ).json()["hits"]
-            if hits and word in hits[0]["text"]:
+            if any(word in hit["text"] for hit in hits):  # the notes look alike: any rank counts
+                times.append(time.monotonic() - started)
                 break
             time.sleep(0.05)
-        times.append(time.monotonic() - started)
-    return {"rounds": rounds, "p50_s": pct(times, 0.5), "max_s": round(max(times), 3), "load": load()}
+    return {
+        "rounds": rounds,
+        "found": len(times),
+        "p50_s": pct(times, 0.5),
+        "max_s": round(max(times, default=float("nan")), 3),
+        "load": load(),
+    }
 
 
 async def _chat(client: httpx.AsyncClient, c: Cluster, kb: str, question: str) -> dict[str, Any]:
