@@ -23,7 +23,6 @@ if not kbs:
     st.info("Create a knowledge base first (Admin · Knowledge bases).")
     st.stop()
 
-
 def _haystack(doc: dict[str, Any]) -> str:
     """What the search box matches against, lower-cased."""
     fields = [doc["title"], doc["source"], doc["status"], doc["format"], doc.get("error") or ""]
@@ -38,13 +37,9 @@ with api_errors("Loading documents"):
 if not docs:
     st.info("No documents in this knowledge base yet: upload some on the Upload page.")
 else:
-    needle = (
-        st.text_input(
-            "Search documents", key="docs_search", placeholder="Title, file name, status, group or error…"
-        )
-        .strip()
-        .lower()
-    )
+    needle = st.text_input(
+        "Search documents", key="docs_search", placeholder="Title, file name, status, group or error…"
+    ).strip().lower()
     if needle:
         docs = [d for d in docs if needle in _haystack(d)]
         st.caption(f"{len(docs)} matching document{'s' if len(docs) != 1 else ''}")
