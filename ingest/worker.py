@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -143,8 +144,6 @@ class JobWorker:
 
     def _local(self, stack: ExitStack, item: dict[str, Any]) -> SourceFile:
         """The job's file as a local path: a blob copied out of the store, or the CLI's own file."""
-        from pathlib import Path
-
         if item.get("key"):
             path = stack.enter_context(self.blobs.local_path(item["key"]))
             return SourceFile(path, item["source"], path.stat().st_size, key=item["key"])
