@@ -199,6 +199,9 @@ async def supervise(settings: Settings, worker: JobWorker, name: str, concurrenc
                         update_heartbeat_interval=lease / 3,
                         stalled_worker_timeout=lease,
                         install_signal_handlers=False,
+                        # Deliveries are not records (the job row is): a finished one is deleted,
+                        # so the every-5-s reconcile task does not pile up rows.
+                        delete_jobs="successful",
                     )
                 )
                 stopping = asyncio.create_task(stop.wait())
