@@ -8,11 +8,13 @@ bucket full), leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
 import shutil
 import tempfile
+import time
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -84,6 +86,7 @@ class UploadStore:
             )
         try:
             self.root.mkdir(parents=True, exist_ok=True)
+            self._sweep()
             staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
         except OSError as exc:
             raise StorageError(f"cannot receive uploads in {self.root}: {exc.strerror}") from exc
@@ -112,6 +115,14 @@ class UploadStore:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+
+    def _sweep(self, older_than: float = 3600.0) -> None:
+        """Remove staging folders a killed API process left (an upload takes minutes, not an hour)."""
+        cutoff = time.time() - older_than
+        for folder in self.root.glob(".staging-*"):
+            with contextlib.suppress(OSError):  # another replica may be removing it too
+                if folder.stat().st_mtime < cutoff:
+                    shutil.rmtree(folder)
 
     def _copy_limited(self, stream: BinaryIO, target: Path, name: str) -> int:
         limit = self.settings.max_file_bytes
