@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -24,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from core.db import ApiToken, Database, Group, Membership, User, utcnow
+from core.db import ApiToken, Database, Group, LoginFailure, Membership, User, utcnow
 from core.errors import ConflictError, KBError, NotFoundError
 from core.types import EVERYONE, Principal
 
@@ -45,32 +43,38 @@ class TooManyAttempts(AuthError):
 
 
 class LoginThrottle:
-    """Refuses sign-in for a username after ``limit`` failures within ``window`` seconds
-    (per API process), which turns online password guessing into a crawl."""
+    """Refuses sign-in for a username after ``limit`` failures within ``window`` seconds, which turns
+    online password guessing into a crawl. Failures are rows in the shared database, so every API
+    replica counts the same ones."""
 
-    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
+    def __init__(self, db: Database, limit: int = 5, window: float = 300.0) -> None:
+        self.db = db
         self.limit, self.window = limit, window
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
 
     def check(self, username: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._failures.get(username, []) if now - t < self.window]
-            self._failures[username] = recent
-            if len(recent) >= self.limit:
-                wait = int(self.window - (now - recent[0])) + 1
-                raise TooManyAttempts(f"too many failed sign-ins for {username!r}; try again in {wait} s")
+        since = utcnow() - timedelta(seconds=self.window)
+        with self.db.session() as session:
+            recent = session.scalars(
+                select(LoginFailure.at)
+                .where(LoginFailure.username == username[:128], LoginFailure.at >= since)
+                .order_by(LoginFailure.at)
+                .limit(self.limit)
+            ).all()
+        if len(recent) >= self.limit:
+            first = recent[0] if recent[0].tzinfo else recent[0].replace(tzinfo=UTC)
+            wait = int(self.window - (utcnow() - first).total_seconds()) + 1
+            raise TooManyAttempts(f"too many failed sign-ins for {username!r}; try again in {wait} s")
 
     def failed(self, username: str) -> None:
-        with self._lock:
-            self._failures.setdefault(username, []).append(time.monotonic())
-            if len(self._failures) > 10_000:  # bounded memory under a username-spraying attack
-                self._failures.pop(next(iter(self._failures)))
+        with self.db.session() as session:
+            session.add(LoginFailure(username=username[:128]))
+            # Old rows are pruned as new ones arrive, so a username-spraying attack stays bounded in time.
+            cutoff = utcnow() - timedelta(seconds=self.window)
+            session.execute(delete(LoginFailure).where(LoginFailure.at < cutoff))
 
     def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(username, None)
+        with self.db.session() as session:
+            session.execute(delete(LoginFailure).where(LoginFailure.username == username[:128]))
 
 
 class InvalidInput(KBError, ValueError):

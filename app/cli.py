@@ -18,10 +18,11 @@ from rich.table import Table
 from sqlalchemy import select
 
 from app.context import AppContext
-from core.db import DocumentRow
+from core.db import DocumentRow, IngestionJob, new_id
 from core.errors import ConflictError, KBError
 from core.settings import load_settings
 from core.types import EVERYONE
+from ingest.sources import SourceFile
 
 app = typer.Typer(no_args_is_help=True, help="Enterprise knowledge-base assistant.", add_completion=False)
 bases_app = typer.Typer(no_args_is_help=True, help="Create, list, update and delete knowledge bases.")
@@ -139,30 +140,28 @@ def bases_migrate(
     to: Annotated[str, typer.Option("--to", help="Target backend: faiss | postgres | milvus.")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Re-index a base into another search backend (vectors are copied, not re-embedded)."""
-    from ingest.migrate import BaseMigrator
+    """Re-index a base into another search backend (vectors are copied, not re-embedded), as a job."""
+    from app.cli_jobs import job_service, wait_for_job
+    from core.stores.registry import validate_backend
 
     ctx = _context()
     try:
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            disable=as_json,
-        ) as bar:
-            task = bar.add_task(f"{name} → {to}", total=None)
-            report = BaseMigrator(ctx.db, ctx.backends).migrate(
-                name, to, progress=lambda done, total: bar.update(task, completed=done, total=total)
-            )
+        kb = ctx.catalog.get(name)
+        target = validate_backend(to)
+        if kb.backend == target:
+            raise ConflictError(f"knowledge base {name!r} already uses the {target} backend")
+        ctx.backends.get(target)  # a backend that cannot work here fails now, by name
+        job_id = job_service(ctx).submit("migrate_base", kb.id, {"migrate_to": target}, None)
+        job = wait_for_job(ctx, job_id, kb.id, f"{name} → {target}", quiet=as_json)
     except (KBError, ValueError) as exc:
         _fail(str(exc), 2)
+    if job.status != "succeeded":
+        _fail(f"job {job_id} {job.status}: {job.error}", 2)
+    result = (job.results or [{}])[0]
     if as_json:
-        _emit({"name": report.name, "from": report.source, "to": report.target, "chunks": report.chunks})
+        _emit({"name": name, "from": result.get("from", kb.backend), "to": target, "chunks": job.chunks})
     else:
-        moved = f"from {report.source} to {report.target} ({report.chunks} chunks)"
-        err.print(f"moved [bold]{name}[/bold] {moved}")
+        err.print(f"moved [bold]{name}[/bold] from {kb.backend} to {target} ({job.chunks} chunks)")
 
 
 @bases_app.command("check")
@@ -207,58 +206,95 @@ def ingest(
     ] = True,
     as_json: JsonFlag = False,
 ) -> None:
-    """Ingest files and folders; unchanged files are skipped, changed ones replaced."""
+    """Ingest files and folders as a job; unchanged files are skipped, changed ones replaced.
+
+    Without a task queue this process runs the job; with KB_QUEUE=procrastinate the files go to the
+    blob store and a `kb worker` runs it, while this command shows its progress."""
+    from app.cli_jobs import job_service, wait_for_job
+    from ingest.sources import expand_paths
+
     ctx = _context()
     try:
-        ctx.catalog.get(kb)
+        kb_row = ctx.catalog.get(kb)
         for path in paths:
             if not path.exists():
                 _fail(f"{path}: no such file or folder", 2)
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[current]}"),
-            console=err,
-            disable=not err.is_terminal,
-        ) as bar:
-            task = bar.add_task("ingesting", total=None, current="")
-
-            def progress(done: int, total: int, current: str) -> None:
-                bar.update(task, completed=done, total=total, current=current[-50:])
-
-            report = ctx.pipeline.ingest(kb, paths, groups=group, tags=tag, sync=sync, progress=progress)
-            if rerank_index and report.chunks:
-                _fill_rerank_vectors(ctx, kb, bar)
+        files = expand_paths(paths)
+        job_id = new_id()
+        if ctx.settings.queue == "inprocess":  # this process is the worker: it reads the files in place
+            entries = [{"path": str(f.path), "source": f.source} for f in files]
+        else:  # a worker on another machine reads them from the blob store
+            entries = [{"key": _put(ctx, kb_row.id, job_id, f), "source": f.source} for f in files]
+        inputs = {"files": entries, "groups": group or [], "tags": tag or [], "sync": sync}
+        job_service(ctx).submit("ingest", kb_row.id, inputs, None, len(files), job_id=job_id)
+        job = wait_for_job(ctx, job_id, kb_row.id, "ingesting", quiet=as_json)
+        report = job_report(job)
+        if rerank_index and report["chunks"]:
+            _fill_rerank_vectors(ctx, kb)
     except KBError as exc:
         _fail(str(exc), 2)
     if as_json:
-        _emit(report.to_json())
+        _emit(report)
     else:
         err.print(
-            f"job {report.job_id}: {report.added} added, {report.updated} updated, "
-            f"{report.unchanged} unchanged, {report.deleted} deleted, {len(report.failed)} failed, "
-            f"{report.chunks} new chunks"
+            f"job {job_id}: {report['added']} added, {report['updated']} updated, "
+            f"{report['unchanged']} unchanged, {report['deleted']} deleted, {len(report['failed'])} failed, "
+            f"{report['chunks']} new chunks"
         )
-        for failure in report.failed:
+        for failure in report["failed"]:
             err.print(f"[yellow]failed[/yellow] {failure['path']}: {failure['error']}")
-    landed = report.added + report.updated + report.unchanged + report.deleted
+    if job.error:
+        err.print(f"[red]job {job.status}:[/red] {job.error}")
+    landed = report["added"] + report["updated"] + report["unchanged"] + report["deleted"]
     if not landed:
         raise typer.Exit(1)
 
 
-def _fill_rerank_vectors(ctx: AppContext, kb: str, bar: Progress) -> int:
+def _put(ctx: AppContext, kb_id: int, job_id: str, file: SourceFile) -> str:
+    key = f"{kb_id}/{job_id}/{file.source}"
+    with open(file.path, "rb") as stream:
+        ctx.blobs.put(key, stream)
+    return key
+
+
+def job_report(job: IngestionJob) -> dict[str, Any]:
+    """What ``kb ingest --json`` prints: the job's counters and its failed files."""
+    results = job.results or []
+    return {
+        "job_id": job.id,
+        "status": job.status,
+        "added": job.added,
+        "updated": job.updated,
+        "unchanged": job.unchanged,
+        "deleted": job.deleted,
+        "failed": [
+            {"path": r["path"], "error": r.get("error") or "unknown error"}
+            for r in results
+            if r.get("outcome") == "failed"
+        ],
+        "chunks": job.chunks,
+    }
+
+
+def _fill_rerank_vectors(ctx: AppContext, kb: str) -> int:
     """Embed chunks for the reranker, if the configured one stores vectors."""
     from retrieval.rerank import BiEncoderRescorer
 
     reranker = ctx.reranker
     if not isinstance(reranker, BiEncoderRescorer):
         return 0
-    task = bar.add_task("reranker vectors", total=None, current="")
-    return reranker.index_kb(
-        ctx.catalog.get(kb).id, progress=lambda done, total: bar.update(task, completed=done, total=total)
-    )
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("reranker vectors", total=None)
+        return reranker.index_kb(
+            ctx.catalog.get(kb).id, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
 
 
 @app.command("rerank-index")
@@ -269,15 +305,7 @@ def rerank_index_cmd(kb: Annotated[str, typer.Option("--kb")]) -> None:
         ctx.catalog.get(kb)
     except KBError as exc:
         _fail(str(exc), 2)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=not err.is_terminal,
-    ) as bar:
-        added = _fill_rerank_vectors(ctx, kb, bar)
+    added = _fill_rerank_vectors(ctx, kb)
     err.print(f"{added} chunks embedded for the reranker")
 
 
@@ -319,13 +347,23 @@ def docs_list(kb: Annotated[str, typer.Option("--kb")], as_json: JsonFlag = Fals
 
 @docs_app.command("delete")
 def docs_delete(doc_id: str, as_json: JsonFlag = False) -> None:
-    """Delete one document (its vectors and rows)."""
+    """Delete one document (its vectors and rows), as a job."""
+    from app.cli_jobs import job_service, wait_for_job
+
+    ctx = _context()
+    with ctx.db.session() as session:
+        row = session.get(DocumentRow, doc_id)
+    if row is None:
+        _fail(f"document {doc_id} does not exist; list them with `kb docs list --kb NAME`", 2)
     try:
-        row = _context().pipeline.delete_document(doc_id)
+        job_id = job_service(ctx).submit("delete_document", row.kb_id, {"document_id": doc_id}, None, 1)
+        job = wait_for_job(ctx, job_id, row.kb_id, "deleting", quiet=as_json)
     except KBError as exc:
         _fail(str(exc), 2)
+    if job.status != "succeeded":
+        _fail(f"job {job_id} {job.status}: {job.error}", 1)
     if as_json:
-        _emit({"deleted": doc_id, "source": row.source})
+        _emit({"deleted": doc_id, "source": row.source, "job_id": job_id})
     else:
         err.print(f"deleted {row.source} ({doc_id})")
 
@@ -338,8 +376,9 @@ def db_upgrade() -> None:
 
 
 def _register_more() -> None:
-    from app import cli_api, cli_generation, cli_retrieval, cli_ui
+    from app import cli_api, cli_generation, cli_jobs, cli_retrieval, cli_ui
 
+    cli_jobs.register(app)
     cli_retrieval.register(app)
     cli_generation.register(app)
     cli_api.register(app)

@@ -46,7 +46,8 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     log_level: Annotated[str, typer.Option()] = "info",
 ) -> None:
-    """Run the HTTP API (docs at /docs). Migrations run first; interrupted jobs resume."""
+    """Run the HTTP API (docs at /docs). Migrations run first. Without a task queue this process also
+    runs the jobs (and finishes those a dead process left); with one, `kb worker`s do."""
     import uvicorn
 
     from app.api.main import create_app

@@ -8,8 +8,12 @@ from sqlalchemy import select
 
 from core.catalog import Catalog
 from core.db import Database, KnowledgeBase
+from core.jobqueue import JobQueue
 from core.settings import Settings
+from core.stores.base import BlobStore
+from core.stores.blob import blob_store
 from core.stores.registry import SearchBackends
+from ingest.worker import JobWorker
 
 
 class AppContext:
@@ -29,6 +33,23 @@ class AppContext:
         with self.db.session() as session:
             used = set(session.scalars(select(KnowledgeBase.backend).distinct()).all())
         self.backends.check(used | {self.settings.backend})
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        return blob_store(self.settings)
+
+    @cached_property
+    def worker(self) -> JobWorker:
+        """Runs jobs in this process (the API's runner thread, `kb worker`, the embedded CLI)."""
+        return JobWorker(self.settings, self.db, self.backends, self.blobs, lambda: self.pipeline)
+
+    @cached_property
+    def job_queue(self) -> JobQueue:
+        from ingest.queue import InProcessQueue, ProcrastinateQueue
+
+        if self.settings.queue == "procrastinate":
+            return ProcrastinateQueue(self.settings)
+        return InProcessQueue(self.worker)
 
     @cached_property
     def embedder(self):  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from sqlalchemy import select
 
@@ -15,7 +15,7 @@ from core.catalog import base_ref
 from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase, utcnow
 from core.errors import NotFoundError
 from core.facts import apply_admin_facts, facts_of
-from core.stores.base import filterable_metadata
+from core.stores.base import BlobStore, filterable_metadata
 from core.stores.registry import SearchBackends
 from core.types import Principal
 from retrieval.filters import can_read, can_read_kb
@@ -32,6 +32,7 @@ class OriginalFile:
     media_type: str
     path: Path | None = None
     text: str | None = None
+    stream: BinaryIO | None = None  # an uploaded file read from the blob store (local folder or S3)
 
 
 def _sha256(path: Path) -> str:
@@ -43,9 +44,10 @@ def _sha256(path: Path) -> str:
 
 
 class DocumentService:
-    def __init__(self, db: Database, backends: SearchBackends) -> None:
+    def __init__(self, db: Database, backends: SearchBackends, blobs: BlobStore) -> None:
         self.db = db
         self.backends = backends
+        self.blobs = blobs
 
     def list_readable(self, kb: KnowledgeBase, principal: Principal) -> list[DocumentRow]:
         """The base's documents the principal may read (the caller already checked the base)."""
@@ -123,12 +125,17 @@ class DocumentService:
             doc = session.get(DocumentRow, doc_id)
         if doc is None:
             raise NotFoundError(f"document {doc_id} does not exist")
-        # ``path`` is the file's source name; ``meta.file_path`` where its bytes were read from.
-        file_path = (doc.meta or {}).get("file_path")
-        if not file_path:
+        # ``path`` is the file's source name; ``meta.file_key`` (an upload in the blob store) or
+        # ``meta.file_path`` (a file `kb ingest` read in place) where its bytes are.
+        meta = doc.meta or {}
+        if meta.get("file_key"):
+            file = {"key": meta["file_key"], "source": doc.path}
+        elif meta.get("file_path"):
+            file = {"path": meta["file_path"], "source": doc.path}
+        else:
             raise NotFoundError(f"document {doc_id} has no stored file to re-read; upload it again")
         inputs = {
-            "files": [{"path": file_path, "source": doc.path}],
+            "files": [file],
             "groups": list(doc.access_groups or []),
             "tags": list(doc.scenario_tags or []),
         }
@@ -147,6 +154,11 @@ class DocumentService:
                 ).all()
             filename = f"{Path(name).stem}-{doc.external_id}.txt"
             return OriginalFile(filename, "text/plain", text="\n\n".join(texts))
+        media = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if media.startswith("text/") or name.endswith((".md", ".csv", ".json", ".jsonl")):
+            media = "text/plain"  # shown as text, never rendered as a page of the API's origin
+        if meta.get("file_key"):  # keys name one upload (they include its job id): never rewritten
+            return OriginalFile(name, media, stream=self.blobs.open(meta["file_key"]))
         path = Path(stored) if stored else None
         if path is None or not path.is_file():
             raise NotFoundError(f"the original file of document {doc.id} is no longer stored; re-upload it")
@@ -154,7 +166,4 @@ class DocumentService:
             raise NotFoundError(
                 f"the stored file of document {doc.id} changed after it was indexed; re-ingest it"
             )
-        media = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        if media.startswith("text/") or name.endswith((".md", ".csv", ".json", ".jsonl")):
-            media = "text/plain"  # shown as text, never rendered as a page of the API's origin
         return OriginalFile(name, media, path=path)

@@ -1,25 +1,29 @@
 """Receiving uploaded files: safe names, type and size limits, all-or-nothing storage.
 
 Files are streamed into a staging folder while their size is counted; only when every file of the
-request passes are they stored in the blob store (``core.stores.blob``) under ``<kb id>/<name>``.
-A rejected request leaves nothing.
+request passes are they stored in the blob store (``core.stores``: a local folder or S3) under
+``<kb id>/<job id>/<name>``. A rejected request, or one whose files cannot all be stored (disk or
+bucket full), leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
 import shutil
 import tempfile
+import time
 import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from core.errors import LoaderError
+from core.errors import LoaderError, StorageError
 from core.settings import Settings
-from core.stores.blob import LocalBlobStore
+from core.stores.base import BlobStore
 from ingest.loaders import REFUSED_EXTENSIONS, SUPPORTED_EXTENSIONS
 from ingest.loaders.sniff import check_zip
 
@@ -80,8 +84,12 @@ class UploadStore:
             raise UploadRejected(
                 413, f"{len(files)} files in one request; send at most {self.settings.upload_max_files}"
             )
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._sweep()
+            staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        except OSError as exc:
+            raise StorageError(f"cannot receive uploads in {self.root}: {exc.strerror}") from exc
         try:
             staged: list[Staged] = []
             seen: set[str] = set()
@@ -108,30 +116,49 @@ class UploadStore:
             shutil.rmtree(staging, ignore_errors=True)
             raise
 
+    def _sweep(self, older_than: float = 3600.0) -> None:
+        """Remove staging folders a killed API process left (an upload takes minutes, not an hour)."""
+        cutoff = time.time() - older_than
+        for folder in self.root.glob(".staging-*"):
+            with contextlib.suppress(OSError):  # another replica may be removing it too
+                if folder.stat().st_mtime < cutoff:
+                    shutil.rmtree(folder)
+
     def _copy_limited(self, stream: BinaryIO, target: Path, name: str) -> int:
         limit = self.settings.max_file_bytes
         size = 0
-        with open(target, "wb") as out:
-            while block := stream.read(1 << 20):
-                size += len(block)
-                if size > limit:
-                    raise UploadRejected(
-                        413,
-                        f"{name} is larger than the {limit // (1024 * 1024)} MiB limit (KB_MAX_FILE_BYTES)",
-                    )
-                out.write(block)
+        try:
+            with open(target, "wb") as out:
+                while block := stream.read(1 << 20):
+                    size += len(block)
+                    if size > limit:
+                        mib = limit // (1024 * 1024)
+                        too_big = f"{name} is larger than the {mib} MiB limit (KB_MAX_FILE_BYTES)"
+                        raise UploadRejected(413, too_big)
+                    out.write(block)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                full = f"{name}: the upload disk is full ({self.root}); nothing was stored"
+                raise StorageError(full) from exc
+            raise
         return size
 
-    def commit(self, kb_id: int, staging: Path, staged: list[Staged]) -> list[Path]:
-        """Store the staged files as blobs ``<kb id>/<name>`` (each written atomically); their paths."""
-        blobs = LocalBlobStore(self.root)
-        paths = []
+    def commit(
+        self, blobs: BlobStore, kb_id: int, job_id: str, staging: Path, staged: list[Staged]
+    ) -> list[str]:
+        """Store the staged files as blobs ``<kb id>/<job id>/<name>``; their keys. All or nothing:
+        when one cannot be stored (StorageError), those already stored are deleted again."""
+        prefix = f"{kb_id}/{job_id}"
+        keys: list[str] = []
         try:
             for item in staged:
-                key = f"{kb_id}/{item.filename}"
+                key = f"{prefix}/{item.filename}"
                 with open(item.path, "rb") as stream:
                     blobs.put(key, stream)
-                paths.append(blobs.path(key))
+                keys.append(key)
+        except BaseException:
+            blobs.delete_prefix(prefix)
+            raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return paths
+        return keys

@@ -148,8 +148,10 @@ class IngestionJob(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     kb_id: Mapped[int] = mapped_column(ForeignKey("knowledge_bases.id", ondelete="CASCADE"), index=True)
-    # queued | running | succeeded | partial | failed | interrupted
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    # ingest | delete_document | migrate_base (core.jobqueue.JobKind)
+    kind: Mapped[str] = mapped_column(String(24), default="ingest", server_default="ingest")
+    # queued | running | succeeded | partial | failed | dead (gave up after max attempts) | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     total_files: Mapped[int] = mapped_column(Integer, default=0)
     processed_files: Mapped[int] = mapped_column(Integer, default=0)
     added: Mapped[int] = mapped_column(Integer, default=0)
@@ -165,11 +167,25 @@ class IngestionJob(Base):
     pid: Mapped[int | None] = mapped_column(Integer, default=None)
     # What to ingest, so a background runner can (re)start the job: paths, groups, tags, sync.
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Starts so far; the running attempt's number is its fencing token (a write from an older
+    # attempt, whose worker was presumed dead, finds a different number and is refused).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(128), default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     created_by: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class LoginFailure(Base):
+    """One failed sign-in, shared by every API replica so the login throttle counts them all."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(128), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 class User(Base):

@@ -54,3 +54,7 @@ class FileTooLargeError(LoaderError):
 
 class CorruptFileError(LoaderError):
     """The file is damaged or is not what its extension claims."""
+
+
+class StorageError(KBError):
+    """Uploaded files could not be stored or read (disk or bucket full, storage unreachable)."""

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ConfigError
@@ -163,19 +163,68 @@ class Settings(BaseSettings):
         "the model's answer cannot be verified (calibrated to keep abstaining on unanswerable ones).",
     )
 
+    # Generation capacity of one API process (searches never wait for it)
+    generation_slots: int = Field(
+        default=1,
+        ge=1,
+        description="Answers generated at once: 1 for the local llama.cpp model (it uses every core); "
+        "the number of parallel slots of an OpenAI-compatible server (KB_LLM_BACKEND=openai).",
+    )
+    generation_queue: int = Field(
+        default=16, ge=0, description="Questions that may wait for a slot (they see their place in line)."
+    )
+    generation_wait_seconds: float = Field(
+        default=120.0, gt=0, description="A question still in line after this long gets 503 + Retry-After."
+    )
+
     # API service
     api_url: str = Field(default="http://127.0.0.1:8000", description="Where the UI finds the API.")
     session_hours: float = Field(default=12.0, description="Lifetime of a login session token.")
     metrics_public: bool = Field(default=False, description="Serve /metrics without a token.")
     upload_max_files: int = Field(default=50, description="Files per upload request.")
     job_max_attempts: int = Field(
-        default=3, description="Times an ingestion job is started before it is marked failed."
+        default=3, description="Times a job is started before it is marked dead (Admin → Jobs can retry it)."
     )
+
+    # Jobs: how they reach workers (docs/distributed.md)
+    queue: Literal["inprocess", "procrastinate"] = Field(
+        default="inprocess",
+        description="inprocess: the API process runs jobs itself (no broker); procrastinate: `kb worker` "
+        "processes take them from PostgreSQL (needs a PostgreSQL database_url and the queue extra).",
+    )
+    job_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A running job whose heartbeat is older than this is presumed dead and re-delivered.",
+    )
+    worker_concurrency: int = Field(
+        default=1, ge=1, description="Jobs one `kb worker` runs at once (threads; one process per GPU)."
+    )
+
+    # Uploaded files (a worker on another machine reads them from here)
+    blob_backend: Literal["local", "s3"] = Field(
+        default="local", description="local: data_dir/uploads; s3: an S3-compatible bucket (the s3 extra)."
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint, e.g. http://ceph-rgw:7480; default: AWS."
+    )
+    s3_bucket: str | None = Field(default=None, description="Bucket that holds uploaded files.")
+    s3_prefix: str = Field(default="uploads/", description="Key prefix inside the bucket.")
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_region: str | None = None
     eval_max_questions: int = Field(default=50, description="Questions per API evaluation run.")
 
     @model_validator(mode="after")
     def _expand(self) -> Settings:
         self.data_dir = self.data_dir.expanduser()
+        if self.queue == "procrastinate" and not (self.database_url or "").startswith("postgresql"):
+            raise ConfigError(
+                "KB_QUEUE=procrastinate needs KB_DATABASE_URL to point at PostgreSQL (the queue lives "
+                "there); use KB_QUEUE=inprocess with SQLite"
+            )
+        if self.blob_backend == "s3" and not self.s3_bucket:
+            raise ConfigError("KB_BLOB_BACKEND=s3 needs KB_S3_BUCKET (and usually KB_S3_ENDPOINT_URL)")
         return self
 
     @cached_property

@@ -123,7 +123,7 @@ def write_rows(
         row.version = (row.version or 0) + 1
         row.status, row.error = "ready", None
         row.access_groups, row.scenario_tags = groups, tags
-        meta = {**doc.metadata, "file_hash": new.file_hash, "file_path": str(new.file.path)}
+        meta = {**doc.metadata, "file_hash": new.file_hash, **new.file.location()}
         row.meta = metas[doc_id] = keep_admin_facts(row.meta, meta)
         row.page_count, row.chunk_count, row.size_bytes = doc.page_count, len(new.chunks), new.file.size
         row.updated_at = now
@@ -141,7 +141,7 @@ def write_rows(
             "failed",
             failed["error"],
         )
-        row.meta = {"file_hash": failed["file_hash"], "file_path": failed["file_path"]}
+        row.meta = {"file_hash": failed["file_hash"], **failed["location"]}
         row.size_bytes, row.chunk_count = failed["size"], 0
         row.access_groups, row.scenario_tags, row.updated_at = groups, tags, now
     for doc_id, file_hash in batch.meta_updates:

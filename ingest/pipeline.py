@@ -20,7 +20,7 @@ from sqlalchemy import select
 from core.catalog import Catalog, base_ref
 from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase
 from core.embedders import same_vector_space
-from core.errors import ConfigError, KBError, LoaderError
+from core.errors import ConfigError, LoaderError, NotFoundError
 from core.settings import Settings
 from core.stores.base import IndexWriter
 from core.stores.registry import SearchBackends
@@ -29,7 +29,7 @@ from ingest.batch import Batch, NewDoc, chunk_entries, chunk_rows, write_rows
 from ingest.chunking import Chunker
 from ingest.embedder import Embedder
 from ingest.facts import with_facts
-from ingest.jobs import FileOutcome, IngestReport, JobTracker
+from ingest.jobs import FileOutcome, Heartbeat, IngestReport, JobLease, JobTracker
 from ingest.loaders import StepProgress, load_path
 from ingest.ocr import LazyOcrEngine
 from ingest.sources import SourceFile, expand_paths
@@ -71,7 +71,7 @@ class IngestionPipeline:
         self.chunker = chunker
         self.backends = backends or SearchBackends(settings, db)
         self.catalog = Catalog(db, self.backends)
-        self.jobs = JobTracker(db)
+        self.jobs = JobTracker(db, settings.job_lease_seconds)
         self.embed_buffer = max(settings.embedding_batch_size * 4, 64)
         self.ocr = LazyOcrEngine(settings.ocr_device)
 
@@ -85,41 +85,75 @@ class IngestionPipeline:
         tags: list[str] | None = None,
         sync: bool = False,
         progress: ProgressFn | None = None,
-        job_id: str | None = None,
+        lease: JobLease | None = None,
         files: list[SourceFile] | None = None,
     ) -> IngestReport:
         """Ingest files and folders into ``kb_name``; returns what happened to each file.
 
-        ``files`` (instead of ``paths``) gives each file's citation source explicitly, e.g. to
-        re-ingest a document under the source it already has."""
+        ``lease`` is the job attempt this run belongs to (``ingest.worker``); without one the run
+        records a job of its own. ``files`` (instead of ``paths``) gives each file's citation source
+        explicitly, e.g. to re-ingest a document under the source it already has."""
         kb = self.catalog.get(kb_name)
         files = files if files is not None else expand_paths(paths)
-        job_id = job_id or self.jobs.create(kb.id, len(files))
-        report = IngestReport(job_id=job_id)
+        if lease is None:
+            lease = self._own_job(kb.id, files, groups, tags, sync)
+            try:
+                with Heartbeat(self.jobs, lease):
+                    return self.ingest(
+                        kb_name,
+                        [],
+                        groups=groups,
+                        tags=tags,
+                        sync=sync,
+                        progress=progress,
+                        lease=lease,
+                        files=files,
+                    )
+            except Exception as exc:
+                self.jobs.fail(lease, exc)
+                raise
+        report = IngestReport(job_id=lease.job_id)
         self._check_model(kb)
         with self.backends.get(kb.backend).writer(base_ref(kb, self.embedder.dim)) as writer:
-            self.jobs.recover(kb.id, keep=job_id)
-            self.jobs.start(job_id, len(files))
-            try:
-                groups, tags = sorted(set(groups or [])), sorted(set(tags or []))
-                self._run(kb, writer, files, groups, tags, sync, report, progress)
-            except BaseException as exc:
-                self.jobs.finish(job_id, report, error=f"{type(exc).__name__}: {exc}")
-                raise
-            self.jobs.finish(job_id, report)
+            self.jobs.set_total(lease, len(files))
+            groups, tags = sorted(set(groups or [])), sorted(set(tags or []))
+            self._run(kb, writer, files, groups, tags, sync, report, progress, lease)
+            self.jobs.finish(lease, report)
         return report
 
-    def delete_document(self, doc_id: str) -> DocumentRow:
+    def _own_job(
+        self,
+        kb_id: int,
+        files: list[SourceFile],
+        groups: list[str] | None,
+        tags: list[str] | None,
+        sync: bool,
+    ) -> JobLease:
+        """A claimed job row for a direct call, with inputs that let a worker finish it if we die."""
+        inputs = {
+            "files": [{"path": str(f.path), "source": f.source} for f in files],
+            "groups": groups or [],
+            "tags": tags or [],
+            "sync": sync,
+        }
+        job_id = self.jobs.create(kb_id, len(files), inputs=inputs)
+        lease = self.jobs.claim(job_id)
+        assert lease is not None  # nobody else knows the id yet
+        return lease
+
+    def delete_document(self, doc_id: str, lease: JobLease | None = None) -> DocumentRow:
         """Remove one document: its vectors, chunk rows and row, atomically."""
         with self.db.session() as session:
             row = session.get(DocumentRow, doc_id)
             if row is None:
-                raise KBError(f"document {doc_id} does not exist; list ids with `kb docs list --kb NAME`")
+                raise NotFoundError(
+                    f"document {doc_id} does not exist; list them with `kb docs list --kb NAME`"
+                )
             kb = session.get(KnowledgeBase, row.kb_id)
         assert kb is not None
         with self.backends.get(kb.backend).writer(base_ref(kb, self.embedder.dim)) as writer:
             batch = Batch(remove_doc_ids={doc_id}, delete_doc_ids={doc_id})
-            self._commit(kb, writer, batch, report=None)
+            self._commit(kb, writer, batch, report=None, lease=lease)
         return row
 
     # ----------------------------------------------------------------- internals
@@ -160,6 +194,7 @@ class IngestionPipeline:
         sync: bool,
         report: IngestReport,
         progress: ProgressFn | None,
+        lease: JobLease,
     ) -> None:
         existing = self._existing(kb.id)
         batch = Batch(groups=groups, tags=tags)
@@ -168,15 +203,15 @@ class IngestionPipeline:
             if progress:
                 progress(done, len(files), file.source)
             echo = (lambda text, n=done: progress(n, len(files), text)) if progress else None
-            steps = self.jobs.file_steps(report.job_id, file.source, echo)
+            steps = self.jobs.file_steps(lease, file.source, echo)
             self._ingest_file(kb, file, existing.get(file.source, []), batch, report, steps)
             if batch.chunk_count - batch.embedded >= self.embed_buffer:
                 self._embed_pending(batch)
             if batch.chunk_count >= self.settings.commit_every_chunks:
-                kb = self._commit(kb, writer, batch, report)
+                kb = self._commit(kb, writer, batch, report, lease)
                 batch = Batch(groups=groups, tags=tags)
             if time.monotonic() - last_update > 0.5:
-                self.jobs.update(report.job_id, report, done + 1)
+                self.jobs.update(lease, report, done + 1)
                 last_update = time.monotonic()
         if sync:
             seen = {f.source for f in files}
@@ -186,7 +221,7 @@ class IngestionPipeline:
                     batch.remove_doc_ids |= ids
                     batch.delete_doc_ids |= ids
                     report.record(FileOutcome(path, "deleted", documents=len(ids)))
-        self._commit(kb, writer, batch, report)
+        self._commit(kb, writer, batch, report, lease)
         if progress:
             progress(len(files), len(files), "")
 
@@ -273,7 +308,7 @@ class IngestionPipeline:
                 "id": document_id(kb.name, file.source),
                 "source": file.source,
                 "path": file.source,
-                "file_path": str(file.path),
+                "location": file.location(),
                 "error": reason,
                 "file_hash": file_hash,
                 "size": file.size,
@@ -287,13 +322,21 @@ class IngestionPipeline:
             batch.embedded += len(texts)
 
     def _commit(
-        self, kb: KnowledgeBase, writer: IndexWriter, batch: Batch, report: IngestReport | None
+        self,
+        kb: KnowledgeBase,
+        writer: IndexWriter,
+        batch: Batch,
+        report: IngestReport | None,
+        lease: JobLease | None,
     ) -> KnowledgeBase:
-        """Write the batch: chunk rows and search data in one SQL transaction (see IndexWriter)."""
+        """Write the batch: chunk rows and search data in one SQL transaction (see IndexWriter),
+        fenced: the transaction first locks the job row and checks this attempt still holds it."""
         if batch.empty():
             return kb
         self._embed_pending(batch)
         with self.db.session() as session:
+            if lease is not None:
+                self.jobs.fence(session, lease)
             kb_row = session.get(KnowledgeBase, kb.id)
             assert kb_row is not None
             old_vids = (
@@ -314,6 +357,6 @@ class IngestionPipeline:
             kb_row.dim = kb_row.dim or self.embedder.dim
             writer.stage(session, kb_row)
         writer.committed()
-        if report is not None:
-            self.jobs.update(report.job_id, report, len(report.files))
+        if report is not None and lease is not None:
+            self.jobs.update(lease, report, len(report.files))
         return kb_row

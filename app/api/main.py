@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 
 from app.api import problems, routes_accounts, routes_admin, routes_chat, routes_kb, routes_openai, routes_ops
@@ -28,8 +29,9 @@ def create_app(
 ) -> FastAPI:
     """The API over ``context`` (built from ``settings`` when not given; migrations run first).
 
-    ``run_jobs=False`` leaves queued ingestion jobs to another process (or to a test that calls
-    ``app.state.services.jobs.run_next()`` itself). ``warm_up`` loads the models in the background
+    ``run_jobs=False`` leaves jobs to another process (or to a test that calls
+    ``app.state.services.jobs.run_next()`` itself); with ``KB_QUEUE=procrastinate`` the API only
+    submits jobs and ``kb worker`` processes run them. ``warm_up`` loads the models in the background
     at start-up, so the first question does not wait for them."""
     ctx = context or AppContext(settings)
     ctx.check_backends()  # a backend whose extra is missing or whose engine is down fails here, by name
@@ -42,10 +44,12 @@ def create_app(
             # transformers' lazy imports are not thread-safe (a job thread and the warm-up thread
             # importing it at once failed with "cannot import name 'AutoTokenizer'").
             _ = ctx.embedder, ctx.chunker
+        # Sync routes run in AnyIO's thread pool (40 threads by default); answers waiting in line and
+        # streams hold some of them, and searches must never queue behind those.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, 64 + 2 * settings.generation_queue)
         if run_jobs:
             services.jobs.start()
-        else:
-            services.jobs.recover()
         if warm_up:
             threading.Thread(target=_warm_up, args=(ctx,), name="kb-warm-up", daemon=True).start()
         yield

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.accounts import AuthError, InvalidInput, TooManyAttempts
+from app.api.capacity import GenerationBusy
 from core.errors import (
     ConfigError,
     ConflictError,
@@ -18,6 +19,7 @@ from core.errors import (
     KBError,
     LoaderError,
     NotFoundError,
+    StorageError,
     UnsupportedFormatError,
 )
 from generation.backends.base import BackendConnectionError, GenerationError, ModelNotAvailableError
@@ -51,9 +53,11 @@ STATUS: list[tuple[type[BaseException], int]] = [
     (UnsupportedFormatError, 415),
     (InvalidInput, 400),
     (LoaderError, 400),
+    (GenerationBusy, 503),
     (BackendConnectionError, 503),
     (ModelNotAvailableError, 503),
     (ConfigError, 503),
+    (StorageError, 507),
     (GenerationError, 502),
     (KBError, 400),
     (ValueError, 400),
@@ -73,6 +77,7 @@ TITLES = {
     500: "Internal Server Error",
     502: "Bad Gateway",
     503: "Service Unavailable",
+    507: "Insufficient Storage",
 }
 
 
@@ -99,7 +104,10 @@ def problem_body(exc: BaseException) -> dict[str, Any]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(KBError)
     async def _kb_error(_request: Request, exc: KBError) -> JSONResponse:
-        return problem(status_for(exc), str(exc))
+        response = problem(status_for(exc), str(exc))
+        if isinstance(exc, GenerationBusy):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(ValueError)
     async def _value_error(_request: Request, exc: ValueError) -> JSONResponse:

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts import Caller
+from app.api.capacity import GenerationBusy
 from app.api.deps import CallerDep, ServicesDep
 from app.api.problems import Forbidden, problem_body
 from app.api.schemas import ChatIn, ChatOut, FeedbackIn, HitOut, IdOut, SearchIn, SearchOut
@@ -77,18 +78,45 @@ def _chat_request(body: ChatIn, caller: Caller) -> ChatRequest:
 )
 def chat(body: ChatIn, request: Request, caller: CallerDep, svc: ServicesDep) -> Any:
     prepared = svc.chat.prepare(caller, _chat_request(body, caller))  # 4xx before any streaming
+    wait_s = svc.settings.generation_wait_seconds
     if not body.stream:
-        return svc.chat.run(prepared)
+        with svc.generation.ticket() as ticket:  # 503 + Retry-After now when the line is full
+            if not ticket.wait(wait_s):
+                raise GenerationBusy(f"no answer slot came free within {wait_s:.0f} s; try again", 10)
+            return svc.chat.run(prepared)
+    svc.generation.check()  # 503 + Retry-After before the stream starts when the line is full
 
     async def events() -> AsyncIterator[str]:
-        answer = svc.chat.start(prepared, problem_body)
+        # The place in line is taken inside the stream, so a client that never reads it holds none.
+        full: dict[str, Any] | None = None
         try:
-            while (item := await run_in_threadpool(answer.next_event)) is not None:
-                if await request.is_disconnected():  # Stop pressed, tab closed: stop the model
-                    break
-                yield sse(*item)
-        finally:  # the client left (Stop button, closed tab): stop the model too
-            answer.cancel()
+            ticket = svc.generation.ticket()
+        except GenerationBusy as exc:
+            full = problem_body(exc)
+        if full is not None:
+            yield sse("error", full)
+            return
+        try:
+            waited = 0.0
+            while not await run_in_threadpool(ticket.wait, 1.0):  # in line: say where, every second
+                waited += 1.0
+                if await request.is_disconnected():
+                    return
+                if waited >= wait_s:
+                    busy = GenerationBusy(f"no answer slot came free within {wait_s:.0f} s; try again", 10)
+                    yield sse("error", problem_body(busy))
+                    return
+                yield sse("queued", {"position": ticket.position()})
+            answer = svc.chat.start(prepared, problem_body)
+            try:
+                while (item := await run_in_threadpool(answer.next_event)) is not None:
+                    if await request.is_disconnected():  # Stop pressed, tab closed: stop the model
+                        break
+                    yield sse(*item)
+            finally:  # the client left (Stop button, closed tab): stop the model too
+                answer.cancel()
+        finally:
+            ticket.release()
 
     return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-from typing import Annotated, Any
+from collections.abc import Iterator
+from typing import Annotated, Any, BinaryIO, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 
 from app.api.deps import AdminDep, CallerDep, ServicesDep
 from app.api.problems import PayloadTooLarge, UnsupportedMedia
@@ -25,13 +25,14 @@ from app.api.schemas import (
 )
 from app.api.services import Services
 from app.uploads import UploadRejected, UploadStore
-from core.db import DocumentRow, IngestionJob
+from core.db import DocumentRow, IngestionJob, new_id
 from core.errors import ConflictError, NotFoundError
 from core.facts import fact_sources, facts_of
 from core.types import EVERYONE
 from retrieval.filters import can_read_kb
 
 router = APIRouter()
+JobStatus = Literal["queued", "running", "succeeded", "partial", "failed", "dead", "cancelled"]
 
 
 def _check_groups(svc: Services, groups: list[str], allow_everyone: bool) -> list[str]:
@@ -78,7 +79,7 @@ def migrate_kb(name: str, body: KbMigrateIn, caller: AdminDep, svc: ServicesDep)
     if kb.backend == body.to:
         raise ConflictError(f"knowledge base {name!r} already uses the {body.to} backend")
     svc.ctx.backends.get(body.to)  # a backend that cannot work here fails now, by name
-    job_id = svc.jobs.submit(kb.id, {"migrate_to": body.to}, caller.id, 0)
+    job_id = svc.jobs.submit("migrate_base", kb.id, {"migrate_to": body.to}, caller.id)
     svc.audit.record(caller.username, "kb.migrate", name, source=kb.backend, to=body.to, job_id=job_id)
     return {"job_id": job_id}
 
@@ -87,7 +88,7 @@ def migrate_kb(name: str, body: KbMigrateIn, caller: AdminDep, svc: ServicesDep)
 def delete_kb(name: str, caller: AdminDep, svc: ServicesDep) -> Response:
     kb = svc.ctx.catalog.get(name)
     svc.ctx.catalog.delete(name)
-    shutil.rmtree(svc.settings.upload_dir / str(kb.id), ignore_errors=True)
+    svc.ctx.blobs.delete_prefix(str(kb.id))
     svc.audit.record(caller.username, "kb.delete", name)
     return Response(status_code=204)
 
@@ -148,11 +149,23 @@ def get_document_file(doc_id: str, caller: CallerDep, svc: ServicesDep) -> Respo
             headers=headers,
         )
     disposition = f"inline; filename*=UTF-8''{quote(original.filename)}"
+    if original.stream is not None:
+        return StreamingResponse(
+            _chunks(original.stream),
+            media_type=original.media_type,
+            headers={**headers, "Content-Disposition": disposition},
+        )
     return Response(
         original.text or "",
         media_type="text/plain; charset=utf-8",
         headers={**headers, "Content-Disposition": disposition},
     )
+
+
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    with stream:
+        while block := stream.read(1 << 16):
+            yield block
 
 
 @router.patch("/documents/{doc_id}", response_model=DocumentOut, tags=["documents"])
@@ -187,17 +200,19 @@ def update_document_facts(
     return out
 
 
-@router.delete("/documents/{doc_id}", status_code=204, tags=["documents"])
-def delete_document(doc_id: str, caller: AdminDep, svc: ServicesDep) -> Response:
-    row = svc.ctx.pipeline.delete_document(doc_id)
-    svc.audit.record(caller.username, "document.delete", doc_id, source=row.source)
-    return Response(status_code=204)
+@router.delete("/documents/{doc_id}", status_code=202, tags=["documents"])
+def delete_document(doc_id: str, caller: AdminDep, svc: ServicesDep) -> dict[str, str]:
+    """Delete a document as a job: it leaves search when the job commits (GET /jobs/{id})."""
+    doc, _ = svc.documents.readable(doc_id, caller.principal())
+    job_id = svc.jobs.submit("delete_document", doc.kb_id, {"document_id": doc_id}, caller.id, 1)
+    svc.audit.record(caller.username, "document.delete", doc_id, source=doc.source, job_id=job_id)
+    return {"job_id": job_id}
 
 
 @router.post("/documents/{doc_id}/reingest", status_code=202, tags=["documents"])
 def reingest_document(doc_id: str, caller: AdminDep, svc: ServicesDep) -> dict[str, str]:
     kb_id, inputs = svc.documents.reingest_inputs(doc_id)
-    job_id = svc.jobs.submit(kb_id, inputs, caller.id, 1)
+    job_id = svc.jobs.submit("ingest", kb_id, inputs, caller.id, 1)
     svc.audit.record(caller.username, "document.reingest", doc_id, job_id=job_id)
     return {"job_id": job_id}
 
@@ -223,13 +238,14 @@ def upload_documents(
         if exc.status == 415:
             raise UnsupportedMedia(str(exc)) from None
         raise ValueError(str(exc)) from None
-    paths = store.commit(kb.id, staging, staged)
+    job_id = new_id()
+    keys = store.commit(svc.ctx.blobs, kb.id, job_id, staging, staged)
     inputs = {
-        "files": [{"path": str(p), "source": s.filename} for p, s in zip(paths, staged, strict=True)],
+        "files": [{"key": k, "source": s.filename} for k, s in zip(keys, staged, strict=True)],
         "groups": groups,
         "tags": sorted(set(tags or [])),
     }
-    job_id = svc.jobs.submit(kb.id, inputs, caller.id, len(paths))
+    svc.jobs.submit("ingest", kb.id, inputs, caller.id, len(keys), job_id=job_id)
     svc.audit.record(
         caller.username,
         "document.upload",
@@ -245,6 +261,7 @@ def _job_out(job: IngestionJob, kb_name: str) -> JobOut:
     return JobOut(
         id=job.id,
         kb=kb_name,
+        kind=job.kind,
         status=job.status,
         total_files=job.total_files,
         processed_files=job.processed_files,
@@ -257,6 +274,9 @@ def _job_out(job: IngestionJob, kb_name: str) -> JobOut:
         results=list(job.results or []),
         current=job.current if job.status in ("queued", "running") else None,
         error=job.error,
+        attempts=job.attempts,
+        worker=job.lease_owner,
+        heartbeat_at=job.heartbeat_at,
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
@@ -265,11 +285,23 @@ def _job_out(job: IngestionJob, kb_name: str) -> JobOut:
 
 @router.get("/jobs", response_model=list[JobOut], tags=["jobs"])
 def list_jobs(
-    _: AdminDep, svc: ServicesDep, kb: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    _: AdminDep,
+    svc: ServicesDep,
+    kb: str | None = None,
+    status: Annotated[JobStatus | None, Query(description="e.g. dead: jobs that gave up")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[JobOut]:
-    return [_job_out(job, kb_name) for job, kb_name in svc.jobs.list(kb, limit)]
+    return [_job_out(job, kb_name) for job, kb_name in svc.jobs.list(kb, limit, status)]
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, tags=["jobs"])
 def get_job(job_id: str, _: AdminDep, svc: ServicesDep) -> JobOut:
+    return _job_out(*svc.jobs.get(job_id))
+
+
+@router.post("/jobs/{job_id}/retry", response_model=JobOut, tags=["jobs"])
+def retry_job(job_id: str, caller: AdminDep, svc: ServicesDep) -> JobOut:
+    """Queue a dead, failed, partial or cancelled job again, with a fresh attempt budget."""
+    job = svc.jobs.retry(job_id)
+    svc.audit.record(caller.username, "job.retry", job_id, kind=job.kind)
     return _job_out(*svc.jobs.get(job_id))

@@ -181,7 +181,8 @@ class UploadOut(BaseModel):
 class JobOut(BaseModel):
     id: str
     kb: str
-    status: str
+    kind: str = "ingest"  # ingest | delete_document | migrate_base
+    status: str  # queued | running | succeeded | partial | failed | dead | cancelled
     total_files: int
     processed_files: int
     added: int
@@ -193,6 +194,9 @@ class JobOut(BaseModel):
     results: list[dict[str, Any]]
     current: dict[str, Any] | None = None  # the step inside the current file, e.g. OCR page 3 of 40
     error: str | None
+    attempts: int = 0
+    worker: str | None = None  # host-pid of the worker that ran (or runs) the last attempt
+    heartbeat_at: datetime | None = None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

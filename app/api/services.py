@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from app.accounts import Accounts, LoginThrottle
+from app.api.capacity import GenerationGate
 from app.api.metrics import Metrics
 from app.audit import AuditLog
 from app.chat import ChatService
 from app.context import AppContext
 from app.documents import DocumentService
-from app.job_runner import JobRunner
+from app.jobs import JobService
 
 
 class Services:
@@ -19,11 +18,9 @@ class Services:
         self.settings = ctx.settings
         self.accounts = Accounts(ctx.db, ctx.settings.session_hours)
         self.audit = AuditLog(ctx.db)
-        self.login_throttle = LoginThrottle()
+        self.login_throttle = LoginThrottle(ctx.db)
         self.metrics = Metrics(ctx.db)
-        self.documents = DocumentService(ctx.db, ctx.backends)
+        self.documents = DocumentService(ctx.db, ctx.backends, ctx.blobs)
         self.chat = ChatService(ctx, on_answer=self.metrics.observe_answer)
-        self.jobs = JobRunner(ctx.db, ctx.backends, self._pipeline, ctx.settings.job_max_attempts)
-
-    def _pipeline(self) -> Any:
-        return self.ctx.pipeline
+        self.jobs = JobService(ctx.db, ctx.job_queue, ctx.worker)
+        self.generation = GenerationGate(ctx.settings.generation_slots, ctx.settings.generation_queue)

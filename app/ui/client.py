@@ -207,11 +207,16 @@ class ApiClient:
     def reingest(self, doc_id: str) -> str:
         return str(self.request("POST", f"/documents/{doc_id}/reingest")["job_id"])
 
-    def jobs(self, kb: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    def jobs(self, kb: str | None = None, limit: int = 50, status: str | None = None) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"limit": limit}
         if kb:
             params["kb"] = kb
+        if status:
+            params["status"] = status
         return self.request("GET", "/jobs", params=params)  # type: ignore[no-any-return]
+
+    def retry_job(self, job_id: str) -> dict[str, Any]:
+        return self.request("POST", f"/jobs/{job_id}/retry")  # type: ignore[no-any-return]
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self.request("GET", f"/jobs/{job_id}")  # type: ignore[no-any-return]

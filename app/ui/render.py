@@ -13,7 +13,7 @@ from app.ui.session import api_errors
 from app.ui.web_session import FILES_PATH
 
 NOT_COVERED = "Not covered by the knowledge base"
-JOB_DONE = frozenset({"succeeded", "partial", "failed", "interrupted"})
+JOB_DONE = frozenset({"succeeded", "partial", "failed", "dead", "cancelled"})
 UNREADABLE = "unreadable"  # the job could not be read (deleted, no longer allowed): stop polling it
 POLL_SECONDS = 1.0
 STAGE_LABELS = {
@@ -173,7 +173,7 @@ def render_job(job: dict[str, Any]) -> None:
     )
     if job["status"] == "succeeded":
         st.success(f"Finished: {counts}")
-    elif job["status"] in ("partial", "failed", "interrupted"):
+    elif job["status"] in ("partial", "failed", "dead", "cancelled"):
         st.error(
             f"{job['status'].capitalize()}: {counts}" + (f" — {job['error']}" if job.get("error") else "")
         )

@@ -23,7 +23,7 @@ Scored = tuple[np.ndarray, np.ndarray]
 """(scores float32, chunk keys int64), best first."""
 
 # Document metadata that is bookkeeping, not something a search filters on.
-_NOT_FILTERABLE = frozenset({"file_hash", "file_path"})
+_NOT_FILTERABLE = frozenset({"file_hash", "file_path", "file_key"})
 
 
 def empty_scored() -> Scored:
@@ -176,7 +176,7 @@ class SearchBackend(Protocol):
 
 
 class BlobStore(Protocol):
-    """Uploaded files by key (``<kb id>/<file name>``); small on purpose so S3 fits behind it."""
+    """Uploaded files by key (``<kb id>/<job id>/<file name>``); small on purpose so S3 fits behind it."""
 
     def put(self, key: str, stream: BinaryIO) -> int:
         """Store the stream's bytes under ``key`` atomically; returns the size."""
@@ -185,6 +185,10 @@ class BlobStore(Protocol):
     def open(self, key: str) -> BinaryIO: ...
 
     def delete(self, key: str) -> None: ...
+
+    def delete_prefix(self, prefix: str) -> None:
+        """Remove every blob under ``prefix/`` (a base's or a request's files)."""
+        ...
 
     def exists(self, key: str) -> bool: ...
 

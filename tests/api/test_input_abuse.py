@@ -116,3 +116,19 @@ def test_broken_file_content_is_reported_per_file_and_the_rest_lands(api: Api, a
     assert outcomes["fake.pdf"]["outcome"] == "failed" and outcomes["fake.pdf"]["error"]
     docs = {d["source"]: d for d in api.client.get("/kbs/kb/documents", headers=admin).json()}
     assert docs["fake.pdf"]["status"] == "failed" and docs["real.md"]["status"] == "ready"
+
+
+def test_staging_left_by_a_killed_process_is_swept(api: Api, admin: dict[str, str]) -> None:
+    import os
+    import time
+
+    root = api.services.settings.upload_dir
+    old = root / ".staging-killed"
+    old.mkdir(parents=True)
+    (old / "half.pdf").write_bytes(b"%PDF-1.7 half")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    fresh = root / ".staging-busy"
+    fresh.mkdir()  # another replica's upload in progress: kept
+    api.client.post("/kbs", headers=admin, json={"name": "sweep", "read_groups": ["everyone"]})
+    assert api.upload(admin, "sweep", {"a.md": b"# A\n\nalpha\n"}).status_code == 202
+    assert not old.exists() and fresh.exists()

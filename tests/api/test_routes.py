@@ -137,7 +137,11 @@ def test_knowledge_base_lifecycle_upload_job_documents(api: Api) -> None:
     assert (
         api.client.patch("/kbs/hr", headers=admin, json={"description": "HR"}).json()["description"] == "HR"
     )
-    assert api.client.delete(f"/documents/{doc_id}", headers=admin).status_code == 204
+    deleting = api.client.delete(f"/documents/{doc_id}", headers=admin)
+    assert deleting.status_code == 202  # a job: the document leaves search when it commits
+    api.run_jobs()
+    gone = api.client.get(f"/jobs/{deleting.json()['job_id']}", headers=admin).json()
+    assert gone["kind"] == "delete_document" and gone["status"] == "succeeded"
     assert api.client.get(f"/documents/{doc_id}", headers=admin).status_code == 404
     assert api.client.delete("/kbs/hr", headers=admin).status_code == 204
     assert api.client.get("/kbs", headers=admin).json() == []

@@ -48,7 +48,7 @@ def test_cli_ingest_lifecycle(tmp_path: Path, datasets: Path) -> None:
     report = json.loads(
         run_kb(data, "ingest", str(files), "--kb", "support", "--group", "agents", "--json").stdout
     )
-    assert set(report) == {"job_id", "added", "updated", "unchanged", "deleted", "failed", "chunks"}
+    assert set(report) == {"job_id", "status", "added", "updated", "unchanged", "deleted", "failed", "chunks"}
     assert report["added"] == 4 and report["chunks"] > 0  # the scanned PDF is read by OCR
     failed = {f["path"]: f["error"] for f in report["failed"]}
     assert set(failed) == {"empty.txt", "image.png"}

@@ -164,9 +164,9 @@ def test_runtime_is_non_root_offline_with_data_volume_ports_healthcheck_and_serv
 
 def test_cpu_image_installs_faiss_cpu_and_gpu_image_faiss_gpu_never_both(pyproject: dict[str, Any]) -> None:
     cpu_extras, gpu_extras = _project_extras(CPU_DOCKERFILE), _project_extras(GPU_DOCKERFILE)
-    assert cpu_extras == {"cpu", "postgres", "milvus", "llm"}
+    assert cpu_extras == {"cpu", "postgres", "milvus", "llm", "queue", "s3"}
     # milvus-lite depends on faiss-cpu: the GPU image reaches Milvus servers only (no milvus extra).
-    assert gpu_extras == {"gpu", "postgres", "llm"}
+    assert gpu_extras == {"gpu", "postgres", "llm", "queue", "s3"}
     cpu_requirements = _extra_requirements(pyproject, cpu_extras)
     gpu_requirements = _extra_requirements(pyproject, gpu_extras)
     assert any(r.startswith("faiss-cpu") for r in cpu_requirements)
@@ -243,10 +243,10 @@ def test_dockerignore_excludes_venv_data_git_caches_and_benchmark_results() -> N
 # --------------------------------------------------------------------------------- compose.yaml
 
 
-def test_compose_has_postgres_api_ui_and_api_gpu_only_in_gpu_profile(services: dict[str, Any]) -> None:
-    assert set(services) == {"postgres", "api", "ui", "api-gpu", "milvus", "etcd", "minio"}
+def test_compose_has_postgres_api_worker_ui_and_api_gpu_only_in_gpu_profile(services: dict[str, Any]) -> None:
+    assert set(services) == {"postgres", "api", "worker", "ui", "api-gpu", "milvus", "etcd", "minio"}
     assert services["api-gpu"]["profiles"] == ["gpu"]
-    for name in ("postgres", "api", "ui"):
+    for name in ("postgres", "api", "worker", "ui"):
         assert "profiles" not in services[name], name
     # pgvector 0.8 (iterative index scans) for the postgres search backend
     assert str(services["postgres"]["image"]).startswith("pgvector/pgvector:0.8")
@@ -280,6 +280,16 @@ def test_depends_on_waits_for_healthy_postgres_and_api(services: dict[str, Any])
     assert services["api"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     assert services["api-gpu"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     assert services["ui"]["depends_on"] == {"api": {"condition": "service_healthy"}}
+    assert services["worker"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+
+
+def test_workers_scale_and_share_the_queue_settings_with_the_api(services: dict[str, Any]) -> None:
+    worker = services["worker"]
+    assert worker["command"] == ["kb", "worker"] and worker["image"] == services["api"]["image"]
+    assert "ports" not in worker and "container_name" not in worker  # so `--scale worker=N` works
+    assert worker["environment"] == services["api"]["environment"]
+    assert worker["environment"]["KB_QUEUE"] == "procrastinate"
+    assert "kb-data:/data" in worker["volumes"] and worker["restart"] == "unless-stopped"
 
 
 def test_named_volumes_are_declared_at_top_level(compose: dict[str, Any], services: dict[str, Any]) -> None:

@@ -54,3 +54,17 @@ with st.expander("Recent jobs"), api_errors("Loading jobs"):
         st.caption("No jobs yet.")
     for job in recent:
         st.button(job_label(job), key=f"track_{job['id']}", on_click=track_job, args=(job["id"],))
+
+with api_errors("Loading jobs that gave up"):
+    dead = api.jobs(limit=50, status="dead")
+if dead:
+    st.subheader(f"Jobs that gave up ({len(dead)})")
+    st.caption("Each was started 3 times and never finished (worker killed, out of memory, storage lost).")
+    for job in dead:
+        st.error(f"{job_label(job)} · {job.get('kind', 'ingest')} · last worker {job.get('worker') or '?'}")
+        st.caption(job.get("error") or "")
+        if st.button("Retry", key=f"retry_{job['id']}"):
+            with api_errors("Retry"):
+                api.retry_job(job["id"])
+                track_job(job["id"])
+                st.rerun()

@@ -80,6 +80,7 @@ st.session_state.setdefault(CONVERSATION, None)
 if st.session_state.get(SCENARIO) not in SCENARIOS:
     st.session_state[SCENARIO] = by_name[st.session_state[KB]].get("scenario") or "employee"
 
+
 def delete_conversation(conversation_id: str) -> None:
     try:
         client().delete_conversation(conversation_id)
@@ -203,6 +204,8 @@ def ask(question: str) -> None:
                     if event == "progress":
                         label = STAGE_LABELS.get(data.get("stage", ""), "Working")
                         status.caption(f"{label}… {data.get('elapsed_ms', 0) / 1000:.0f} s")
+                    elif event == "queued":  # every answer slot is busy: show the place in line
+                        status.caption(f"Waiting for a free answer slot: {data.get('position')} in line")
                     elif event == "sentence":
                         partial["text"] += data.get("delta", "")
                         partial["citations"].update({c["n"]: c for c in data.get("citations", [])})
