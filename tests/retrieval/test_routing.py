@@ -13,6 +13,7 @@ from app.documents import DocumentService
 from core.db import Database, DocumentRow, utcnow
 from core.facts import apply_admin_facts
 from core.settings import Settings
+from core.stores.blob import LocalBlobStore
 from core.types import Hit, Principal
 from ingest.chunking import StructureAwareChunker
 from ingest.embedder import HashingEmbedder
@@ -257,7 +258,9 @@ def test_facts_are_usable_as_metadata_filters(
     assert companies(tickers="NOPE") == set()
     # An admin's fact edit reaches the store's filter fields at once, and survives a re-ingest.
     acme = next(d for d, facts in _facts(db).items() if facts.get("company") == "Acme Corp")
-    DocumentService(db, pipeline.backends).set_facts(acme, {"tickers": ["ACME", "RRS"]})
+    DocumentService(db, pipeline.backends, LocalBlobStore(tmp_path / "blobs")).set_facts(
+        acme, {"tickers": ["ACME", "RRS"]}
+    )
     assert companies(tickers="RRS") == {"Acme Corp"}
     source = tmp_path / "filings" / "acme.txt"
     source.write_text(source.read_text() + "\nGross margin was 40 %.")
