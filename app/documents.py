@@ -13,8 +13,8 @@ from sqlalchemy import select
 from core.catalog import base_ref
 from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase, utcnow
 from core.errors import NotFoundError
-from core.stores.registry import SearchBackends
 from core.facts import apply_admin_facts, facts_of
+from core.stores.registry import SearchBackends
 from core.types import Principal
 from retrieval.filters import can_read, can_read_kb
 

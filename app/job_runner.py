@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -155,9 +156,15 @@ class JobRunner:
                     return job
         return None
 
-    def _migrate(self, job: IngestionJob, kb_name: str, target: str) -> None:
-        """A re-index into another backend (ingest.migrate), with chunks copied as the progress."""
-        from ingest.migrate import BaseMigrator
+    def _base_job(
+        self,
+        job: IngestionJob,
+        kb_name: str,
+        event: str,
+        work: Callable[[Callable[[int, int], None]], dict[str, Any]],
+    ) -> None:
+        """A job over a whole base (a re-index into another backend, a re-embedding), with its
+        chunks done as the progress; ``work(progress)`` returns the job's result."""
 
         def progress(done: int, total: int) -> None:
             with self.db.session() as session:
@@ -167,18 +174,40 @@ class JobRunner:
 
         error: str | None = None
         try:
-            report = BaseMigrator(self.db, self.backends).migrate(kb_name, target, progress=progress)
+            results = [work(progress)]
         except Exception as exc:
-            log.exception("migration job %s failed", job.id)
+            log.exception("%s job %s failed", event, job.id)
             status, error, results = "failed", f"{type(exc).__name__}: {exc}", []
         else:
             status = "succeeded"
-            results = [{"from": report.source, "to": report.target, "chunks": report.chunks}]
         with self.db.session() as session:
             row = session.get(IngestionJob, job.id)
             if row is not None:
                 row.status, row.error, row.results, row.finished_at = status, error, results, utcnow()
-        self.audit.record("job-runner", "kb.migrated", job.id, kb=kb_name, to=target, outcome=status)
+        self.audit.record("job-runner", event, job.id, kb=kb_name, outcome=status, **(results or [{}])[0])
+
+    def _migrate(self, job: IngestionJob, kb_name: str, target: str) -> None:
+        """A re-index into another backend (ingest.migrate), with chunks copied as the progress."""
+        from ingest.migrate import BaseMigrator
+
+        def work(progress: Callable[[int, int], None]) -> dict[str, Any]:
+            report = BaseMigrator(self.db, self.backends).migrate(kb_name, target, progress=progress)
+            return {"from": report.source, "to": report.target, "chunks": report.chunks}
+
+        self._base_job(job, kb_name, "kb.migrated", work)
+
+    def _reembed(self, job: IngestionJob, kb_name: str, embedder: str) -> None:
+        """A re-embedding with another model (ingest.reembed), chunks embedded then written."""
+        from ingest.reembed import BaseReembedder
+
+        def work(progress: Callable[[int, int], None]) -> dict[str, Any]:
+            models = self._pipeline_factory().models
+            report = BaseReembedder(self.db, self.backends, models).reembed(
+                kb_name, embedder, progress=lambda _phase, done, total: progress(done, total)
+            )
+            return {"from": report.previous, "embedder": report.embedder, "chunks": report.chunks}
+
+        self._base_job(job, kb_name, "kb.reembedded", work)
 
     def run_next(self) -> bool:
         """Run the oldest queued job; False when there was none."""
@@ -192,6 +221,9 @@ class JobRunner:
         inputs = job.inputs or {}
         if inputs.get("migrate_to"):
             self._migrate(job, kb.name, str(inputs["migrate_to"]))
+            return True
+        if inputs.get("reembed_to"):
+            self._reembed(job, kb.name, str(inputs["reembed_to"]))
             return True
         wanted = [(Path(f["path"]), f["source"]) for f in inputs.get("files", [])]
         files = [SourceFile(p, source, p.stat().st_size) for p, source in wanted if p.is_file()]

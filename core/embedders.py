@@ -32,6 +32,12 @@ class EmbedderSpec:
     languages: str
     package: str  # what installs the weights
     formerly: tuple[str, ...] = ()  # names earlier versions recorded for this same model
+    # Answer-check thresholds in this model's cosine scale (cosines differ between models: e5 and
+    # EmbeddingGemma put unrelated text far higher than MiniLM does). Calibrated per model; the
+    # figures and commands are in docs/benchmarks.md (sections embedders_notes and multilingual).
+    min_evidence: float = 0.35  # best passage's dense cosine below this: abstain without the LLM
+    support_similarity: float = 0.7  # a passage sentence this close backs an answer sentence
+    quote_similarity: float = 0.35  # a passage sentence this close to the question may be quoted
 
 
 MINILM = EmbedderSpec(

@@ -13,16 +13,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.text_tokenize import tokenize
+from core.text_match import has_han, key_terms, number_values
 from core.types import Hit
-from generation.sentences import CITE, LIST_ITEM, cited_numbers, numbers_in, split_sentences
+from generation.sentences import CITE, LIST_ITEM, cited_numbers, split_sentences
 
 Embed = Callable[[list[str]], np.ndarray]
 
 _FILLER = re.compile(
     r"^(hi|hello|dear|thanks|thank you|best regards|kind regards|regards|sincerely|i hope|please let|"
     r"feel free|let me know|if you have|is there anything|i'?m sorry|sorry to hear|we apologi[sz]e|"
-    r"i understand|yes[,.!]?$|no[,.!]?$)",
+    r"i understand|yes[,.!]?$|no[,.!]?$|"
+    r"您好|你好|尊敬的|亲爱的|感谢|谢谢|此致|祝好|祝您|如有|如果您有|请随时|很抱歉|抱歉|我们理解|希望)",
     re.I,
 )
 
@@ -52,8 +53,14 @@ class SentenceCheck:
 
 
 def content_terms(text: str) -> set[str]:
-    """Key terms of a text: stemmed words longer than two letters, no stopwords, no bare numbers."""
-    return {t for t in tokenize(CITE.sub(" ", text)) if len(t) > 2 and not t.isdigit()}
+    """Key terms of a text (``core.text_match.key_terms``: stemmed English words longer than two
+    letters, segmented Chinese words of two characters or more; no stopwords, no bare numbers)."""
+    return key_terms(CITE.sub(" ", text))
+
+
+def numbers_in(text: str) -> set[str]:
+    """Numbers of a text by value, in either language (full-width digits, 万/亿 applied)."""
+    return number_values(text)
 
 
 # Polite words that passages may contain too ("questions", "contact us", "help").
@@ -358,9 +365,7 @@ class SupportChecker:
     def _number_sources(self, sentence: str, cited: list[int], evidence: Evidence) -> list[int]:
         missing = missing_numbers(sentence, [evidence.hits[n - 1].text for n in cited])
         return [
-            n
-            for n, hit in enumerate(evidence.hits, 1)
-            if n not in cited and missing & numbers_in(hit.text)
+            n for n, hit in enumerate(evidence.hits, 1) if n not in cited and missing & numbers_in(hit.text)
         ]
 
     def _attribute(self, sentence: str, evidence: Evidence, vector: np.ndarray | None) -> int:
@@ -382,7 +387,7 @@ class SupportChecker:
 def with_citations(sentence: str, numbers: list[int]) -> str:
     """``sentence`` with ``[n]`` markers placed before its final punctuation."""
     stripped = sentence.rstrip()
-    end = stripped[-1] if stripped[-1:] in ".!?" else ""
+    end = stripped[-1] if stripped[-1:] in ".!?。！？；" else ""
     body = stripped[: len(stripped) - len(end)]
-    space = "" if body.endswith("]") else " "
+    space = "" if body.endswith("]") or has_han(body[-1:]) else " "  # Chinese: no space before [n]
     return f"{body}{space}{''.join(f'[{n}]' for n in numbers)}{end}"

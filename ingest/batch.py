@@ -10,8 +10,8 @@ import numpy as np
 from sqlalchemy import delete, insert
 
 from core.db import ChunkRow, DocumentRow, KnowledgeBase, utcnow
-from core.stores.base import ChunkEntry, filterable_metadata
 from core.facts import keep_admin_facts
+from core.stores.base import ChunkEntry, filterable_metadata
 from core.types import Chunk, Document, chunk_id, document_id, vector_id
 from ingest.sources import SourceFile
 

@@ -18,7 +18,7 @@ from tests.api.conftest import Api, api_settings
 def _restart(api: Api, tmp_path: Path, database_url: str) -> Api:
     settings = api_settings(api.services.settings.data_dir, database_url)
     ctx = AppContext(settings)
-    ctx.__dict__["embedder"] = HashingEmbedder()
+    ctx.use_embedder(HashingEmbedder())
     app = create_app(settings, ctx, run_jobs=False)
     client = TestClient(app)
     client.__enter__()  # runs the start-up (recovery) like a restarted server
@@ -68,7 +68,7 @@ def test_background_runner_thread_finishes_jobs(tmp_path: Path) -> None:
 
     settings = api_settings(tmp_path / "data", f"sqlite:///{tmp_path / 'kb.sqlite3'}")
     ctx = AppContext(settings)
-    ctx.__dict__["embedder"] = HashingEmbedder()
+    ctx.use_embedder(HashingEmbedder())
     with TestClient(create_app(settings, ctx)) as client:
         api = Api(client, client.app.state.services)  # type: ignore[attr-defined]
         admin = api.user("root", "admin")
