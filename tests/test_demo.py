@@ -1,6 +1,7 @@
 """The README's run command, end to end: `scripts/demo.sh --check` installs, builds the four demo
-knowledge bases (one Chinese, embedded with EmbeddingGemma), starts the API and the UI, and verifies them over HTTP (with the tiny LLM so it
-fits in CI; the demo itself defaults to the 1.5B model). Run twice: the second run must reuse."""
+knowledge bases (one Chinese, embedded with EmbeddingGemma), starts the API and the UI, and verifies
+them over HTTP (with the tiny LLM so it fits in CI; the demo itself defaults to the 1.5B model). Run
+twice: the second run must reuse."""
 
 from __future__ import annotations
 
