@@ -127,7 +127,7 @@ def test_a_chinese_user_creates_a_base_and_asks_in_chinese_and_english(site: str
             page.get_by_role("link", name="知识库").click()
             page.get_by_text("创建知识库").first.click()
             page.get_by_role("textbox", name="名称").fill("zh-policies")
-            page.get_by_text("嵌入模型").locator("..").locator("..").get_by_role("combobox").click()
+            page.get_by_label("嵌入模型").click()
             page.get_by_role(
                 "option", name="multilingual — 中文、英文及跨语言（EmbeddingGemma-300M）"
             ).click()
