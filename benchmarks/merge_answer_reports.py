@@ -18,16 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from core.text_match import fold, language_of
-
-
-def _compact(text: str) -> str:
-    return "".join(c for c in fold(text).lower() if c.isalnum())
+from core.text_match import compact, language_of
 
 
 def char_recall(answer: str, gold: str) -> float:
     """Share of ``gold``'s letters and digits found in ``answer`` in order (LCS / len(gold))."""
-    a, g = _compact(answer), _compact(gold)
+    a, g = compact(answer), compact(gold)
     if not g:
         return 0.0
     previous = [0] * (len(g) + 1)

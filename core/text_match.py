@@ -43,6 +43,11 @@ def has_han(text: str) -> bool:
     return _HAN.search(text) is not None
 
 
+def compact(text: str) -> str:
+    """Letters and digits only, full-width folded, lower case: "约为０.304平方公里。" → "约为0304平方公里"."""
+    return "".join(c for c in fold(text).lower() if c.isalnum())
+
+
 def fold(text: str) -> str:
     """Full-width letters, digits and punctuation as their ASCII forms (NFKC)."""
     return text if text.isascii() else unicodedata.normalize("NFKC", text)

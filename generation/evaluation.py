@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from core.text_match import fold, has_han
+from core.text_match import compact, has_han
 from core.types import Answer, Hit, Principal
 from generation.citations import check_answer
 from generation.sentences import cited_numbers, numbers_in, split_sentences
@@ -132,11 +132,6 @@ def _norm_text(text: str) -> str:
     return " ".join(w.lower() for w in _WORD.findall(text))
 
 
-def _compact(text: str) -> str:
-    """Letters and digits only, full-width folded, lower case: "约为０.304平方公里。" → "约为0304平方公里"."""
-    return "".join(c for c in fold(text).lower() if c.isalnum())
-
-
 def span_match(prediction: str, spans: tuple[str, ...] | list[str]) -> bool:
     """Every gold span is in the prediction: a number equal to one in the prediction up to rounding
     (sign ignored, since "decreased by 5" states -5), a text span as a word sequence (a Chinese one as
@@ -158,7 +153,7 @@ def span_match(prediction: str, spans: tuple[str, ...] | list[str]) -> bool:
         if gold is not None:
             ok = any(abs(value - abs(gold)) <= tol * 1.0001 for value, tol in found)
         elif has_han(span):  # Chinese has no spaces between words: the span as a character sequence
-            ok = _compact(span) in _compact(text)
+            ok = compact(span) in compact(text)
         else:
             ok = f" {_norm_text(span)} " in words
         if not ok:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.text_match import has_han, key_terms, number_values
+from core.text_match import compact, has_han, key_terms, language_of, number_values
 from core.types import Hit
 from generation.sentences import CITE, LIST_ITEM, cited_numbers, split_sentences
 
@@ -160,6 +160,7 @@ class Evidence:
         self.hits = hits
         self.embed = embed
         self.asked = content_terms(question)  # the asker's own words may be echoed politely
+        self.language = language_of(question) if question else "en"
         self.units: list[list[str]] = [passage_units(h.text, h) for h in hits]
         self._vectors: list[np.ndarray] | None = None
         self._clauses: list[tuple[np.ndarray, list[int]]] | None = None
@@ -328,6 +329,11 @@ class SupportChecker:
             bare = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(CITE.sub("", sentence).split()))
             return SentenceCheck(bare, (), True, "no factual claim")
         if not cited and is_filler(sentence, evidence.terms(), evidence.asked):
+            source = self._short_answer_source(sentence, evidence)
+            if source:
+                return SentenceCheck(
+                    with_citations(sentence, [source]), (source,), True, "quoted short answer"
+                )
             return SentenceCheck(sentence, (), True, "no factual claim")
         vector = self._vector(sentence)
         if cited:
@@ -361,6 +367,19 @@ class SupportChecker:
             why = f"left out of the list: {dropped}"
             return SentenceCheck(kept, tuple(cited), True, why, dropped_items=dropped)
         return SentenceCheck(sentence, tuple(cited), False, f"{dropped!r} is not in the cited sources")
+
+    def _short_answer_source(self, sentence: str, evidence: Evidence) -> int:
+        """For a Chinese question, the passage an uncited bare answer ("拔都", "CH3CONH2") is copied
+        from, if that passage is also about the question (holds one of its key terms); else 0. Small
+        models often answer a Chinese question with the span alone, which is its whole claim."""
+        bare = compact(CITE.sub(" ", sentence))
+        if evidence.language != "zh" or not 2 <= len(bare) <= 40 or is_pleasantry(sentence):
+            return 0
+        for n, hit in enumerate(evidence.hits, 1):
+            body = compact(hit.text)
+            if bare in body and any(compact(term) in body for term in evidence.asked):
+                return n
+        return 0
 
     def _number_sources(self, sentence: str, cited: list[int], evidence: Evidence) -> list[int]:
         missing = missing_numbers(sentence, [evidence.hits[n - 1].text for n in cited])

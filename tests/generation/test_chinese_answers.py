@@ -118,3 +118,22 @@ def test_chinese_span_match() -> None:
     assert span_match("芙蓉洞位于重庆武隆县江口镇的芙蓉江畔[1]。", ["重庆武隆县江口镇的芙蓉江畔"])
     assert span_match("面积约为０.304平方公里[1]。", ["约为0.304平方公里。"])
     assert not span_match("芙蓉洞位于重庆[1]。", ["重庆武隆县江口镇"])
+
+
+def test_a_bare_chinese_answer_copied_from_a_relevant_source_is_a_claim() -> None:
+    """Small models answer a Chinese question with the span alone ("五天", no marker): it is cited
+    from the passage it is copied from when that passage is about the question; elsewhere it is no
+    claim, and an English fragment is judged as before."""
+    checker = SupportChecker()
+    asked = checker.evidence(ZH_HITS, "未使用的年假最多可以结转几天？")
+    check = checker.check("五天", asked)
+    assert check.supported and check.cited == (1,) and check.text == "五天[1]"
+    unrelated = checker.evidence(ZH_HITS, "比特币现在的价格是多少？")  # no passage is about it
+    assert checker.check("五天", unrelated).cited == ()
+    english = checker.evidence(HITS, "How many vacation days per year?")
+    assert checker.check("Eighteen", english).cited == ()
+    gen = Scripted("五天")
+    answer = Answerer(FixedRetriever(ZH_HITS), gen).ask(
+        "未使用的年假最多可以结转几天？", filters=FILTERS, principal=ME
+    )
+    assert not answer.abstained and answer.text == "五天[1]" and answer.citations[0].document_id == "d1"

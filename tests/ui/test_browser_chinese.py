@@ -127,11 +127,11 @@ def test_a_chinese_user_creates_a_base_and_asks_in_chinese_and_english(site: str
             page.get_by_role("link", name="知识库").click()
             page.get_by_text("创建知识库").first.click()
             page.get_by_role("textbox", name="名称").fill("zh-policies")
-            page.get_by_label("嵌入模型").click()
+            page.get_by_role("combobox", name="嵌入模型").click()
             page.get_by_role(
                 "option", name="multilingual — 中文、英文及跨语言（EmbeddingGemma-300M）"
             ).click()
-            page.get_by_role("button", name="创建").click()
+            page.get_by_role("button", name="创建", exact=True).click()
             expect(page.get_by_text("已创建知识库 zh-policies。")).to_be_visible()
             table = page.locator('[data-testid="stDataFrame"]')
             expect(table).to_be_visible()
@@ -161,7 +161,7 @@ def test_a_chinese_user_creates_a_base_and_asks_in_chinese_and_english(site: str
             assert "芙蓉洞" in final, final
 
             # the language switch turns the whole UI to English
-            page.get_by_text("English").click()
+            page.get_by_text("English", exact=True).click()
             expect(page.get_by_role("button", name="Sign out")).to_be_visible()
             expect(page.get_by_role("heading", name="Chat")).to_be_visible()
             page.screenshot(path=ARTIFACTS / "05-switched-to-english.png", full_page=True)
