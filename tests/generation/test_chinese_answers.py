@@ -137,3 +137,17 @@ def test_a_bare_chinese_answer_copied_from_a_relevant_source_is_a_claim() -> Non
         "未使用的年假最多可以结转几天？", filters=FILTERS, principal=ME
     )
     assert not answer.abstained and answer.text == "五天[1]" and answer.citations[0].document_id == "d1"
+
+
+def test_a_chinese_paraphrase_with_other_names_is_not_supported() -> None:
+    """The embedder finds "芙蓉洞位于中国云南省昆明市" close to "芙蓉洞位于重庆武隆县…" (seen in the
+    browser walk); in one language the names must mostly be there too."""
+    cave = hit(1, "芙蓉洞\n芙蓉洞位于重庆武隆县江口镇的芙蓉江畔，距武隆县城20公里。")
+
+    def close(texts: list[str]) -> np.ndarray:
+        return np.ones((len(texts), 4), np.float32) / 2.0  # every pair at cosine 1.0
+
+    checker = SupportChecker(embed=close)
+    evidence = checker.evidence([cave], "芙蓉洞位于什么地方？")
+    assert not checker.check("芙蓉洞位于中国云南省昆明市[1]。", evidence).supported
+    assert checker.check("芙蓉洞在重庆武隆县的芙蓉江畔[1]。", evidence).supported
