@@ -37,7 +37,11 @@ HANDBOOK = """# 员工手册
 def test_chinese_base_created_filled_searched_asked_and_reembedded(tmp_path: Path) -> None:
     data, doc, english = tmp_path / "data", tmp_path / "员工手册.md", tmp_path / "returns.md"
     doc.write_text(HANDBOOK, encoding="utf-8")
-    english.write_text("# Returns\n\nUnopened items can be returned within 30 days for a full refund.\n")
+    english.write_text(
+        "# Returns\n\nUnopened items can be returned within 30 days for a full refund.\n\n"
+        "# Shipping\n\nOrders over 50 dollars ship free within three working days.\n\n"
+        "# Warranty\n\nElectronics carry a two-year warranty against manufacturing defects.\n"
+    )  # several chunks: fused scores are standardised per base (a one-chunk base scores 0)
     created = json.loads(run_kb(data, "bases", "create", "cn", "--embedder", "multilingual", "--json").stdout)
     assert created["embedder"] == "embeddinggemma"
     run_kb(data, "bases", "create", "shop")  # the process default: English MiniLM
