@@ -50,6 +50,18 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _bar(quiet: bool) -> Progress:
+    """A progress bar with counts and elapsed time, on stderr (none with --json)."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+    )
+
+
 @bases_app.command("create")
 def bases_create(
     name: str,
@@ -65,6 +77,13 @@ def bases_create(
         str | None,
         typer.Option(help="Search backend: faiss | postgres | milvus (default: KB_BACKEND, else faiss)."),
     ] = None,
+    embedder: Annotated[
+        str | None,
+        typer.Option(
+            help="Embedding model: minilm (English) | minilm-int8 | multilingual (Chinese, English and "
+            "across them; EmbeddingGemma) | e5-small (default: KB_EMBEDDER, else minilm)."
+        ),
+    ] = None,
     exist_ok: Annotated[bool, typer.Option("--exist-ok", help="Succeed if it already exists.")] = False,
     ocr: Annotated[
         bool, typer.Option("--ocr/--no-ocr", help="Read text in scanned pages and images.")
@@ -75,7 +94,9 @@ def bases_create(
     ctx = _context()
     try:
         groups = read_group or [EVERYONE]
-        kb = ctx.catalog.create(name, scenario, description, read_groups=groups, ocr=ocr, backend=backend)
+        kb = ctx.catalog.create(
+            name, scenario, description, read_groups=groups, ocr=ocr, backend=backend, embedder=embedder
+        )
     except ConflictError as exc:
         if not exist_ok:
             _fail(str(exc), 2)
@@ -90,10 +111,15 @@ def bases_create(
                 "scenario": kb.scenario,
                 "ocr": kb.ocr_enabled,
                 "backend": kb.backend,
+                "embedder": kb.embedder or kb.embedding_model,
             }
         )
     else:
-        err.print(f"created knowledge base [bold]{kb.name}[/bold] ({kb.scenario}, {kb.backend} backend)")
+        model = kb.embedder or kb.embedding_model or "the configured"
+        err.print(
+            f"created knowledge base [bold]{kb.name}[/bold] ({kb.scenario}, {kb.backend} backend, "
+            f"{model} embedder)"
+        )
 
 
 @bases_app.command("update")
@@ -125,10 +151,10 @@ def bases_list(as_json: JsonFlag = False) -> None:
     if as_json:
         _emit(rows)
         return
-    table = Table("name", "scenario", "backend", "documents", "chunks", "OCR")
+    table = Table("name", "scenario", "backend", "embedder", "documents", "chunks", "OCR")
     for row in rows:
         table.add_row(
-            *(str(row[c]) for c in ("name", "scenario", "backend", "documents", "chunks")),
+            *(str(row[c]) for c in ("name", "scenario", "backend", "embedder", "documents", "chunks")),
             "on" if row["ocr"] else "off",
         )
     Console().print(table)
@@ -162,6 +188,43 @@ def bases_migrate(
         _emit({"name": name, "from": result.get("from", kb.backend), "to": target, "chunks": job.chunks})
     else:
         err.print(f"moved [bold]{name}[/bold] from {kb.backend} to {target} ({job.chunks} chunks)")
+
+
+@bases_app.command("reembed")
+def bases_reembed(
+    name: str,
+    embedder: Annotated[
+        str,
+        typer.Option(
+            "--embedder", help="New embedding model: minilm | minilm-int8 | multilingual | e5-small."
+        ),
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Re-embed a base's chunks with another model, then switch the base to it (searches keep using
+    the old vectors until the new ones are complete)."""
+    from ingest.reembed import BaseReembedder
+
+    ctx = _context()
+    try:
+        with _bar(as_json) as bar:
+            task = bar.add_task(f"{name}: embedding with {embedder}", total=None)
+
+            def progress(phase: str, done: int, total: int) -> None:
+                bar.update(task, description=f"{name}: {phase}", completed=done, total=total)
+
+            report = BaseReembedder(ctx.db, ctx.backends, ctx.models).reembed(
+                name, embedder, progress=progress
+            )
+    except (KBError, ValueError) as exc:
+        _fail(str(exc), 2)
+    if as_json:
+        _emit(report.__dict__)
+    else:
+        err.print(
+            f"re-embedded [bold]{name}[/bold] with {report.embedder} ({report.dim}-d, {report.chunks} "
+            f"chunks; was {report.previous})"
+        )
 
 
 @bases_app.command("check")

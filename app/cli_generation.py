@@ -119,12 +119,13 @@ def eval_answers(
         raise typer.Exit(2)
 
     recorder = RecordingGenerator(ctx.generator)
+    embed = ctx.answer_profile(tuple(kb)).embed  # the base's own model: similarity in its language
 
     def ask_item(item: QAItem) -> Answer:
         filters = SearchFilters(kbs=tuple(kb), metadata={k: item.metadata[k] for k in keys})
         answerer = ctx.answerer.using(generator=recorder)
         if context == "gold":
-            hits = gold_hits(item, kb[0], ctx.embedder.embed)
+            hits = gold_hits(item, kb[0], embed)
             answerer = answerer.using(retriever=FixedHits(hits), routed=False)
         recorder.last = ""
         return answerer.ask(item.question, filters=filters, principal=EVAL_PRINCIPAL, scenario=scenario)
@@ -133,7 +134,7 @@ def eval_answers(
         report = evaluate_answers(
             items,
             ask_item=ask_item,
-            embed=ctx.embedder.embed,
+            embed=embed,
             progress=lambda done, total: err.print(f"\r{done}/{total}", end=""),
             raw_text=lambda: recorder.last,
         )

@@ -117,11 +117,20 @@ def eval_retrieval(
     no_route: Annotated[
         bool, typer.Option("--no-route", help="Search without routing questions by document facts.")
     ] = False,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate",
+            help="Record the fusion prior that scores best on these questions with the base; its "
+            "searches use it from then on.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """nDCG@10, Recall@10/50, MRR@10 and latency for bm25, dense, hybrid and hybrid+rerank.
 
-    Questions are routed by document facts (company, period, product) unless ``--no-route``."""
+    Questions are routed by document facts (company, period, product) unless ``--no-route``. The
+    fusion line shows the weights hybrid used and the prior calibrated on these questions."""
     from retrieval.evaluation import VARIANTS, evaluate, fusion_report, variant_searchers
     from retrieval.metrics import read_qrels, read_queries, read_query_filters
 
@@ -130,7 +139,7 @@ def eval_retrieval(
         raise typer.Exit(2)
     ctx = AppContext(load_settings())
     try:
-        ctx.catalog.get(kb)
+        base = ctx.catalog.get(kb)
     except KBError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -152,8 +161,13 @@ def eval_retrieval(
     )
     rows = [res.as_dict() for res in results]
     fusion = None
+    if calibrate and "hybrid" not in chosen:
+        chosen.append("hybrid")
     if "hybrid" in chosen:
         cfg = ctx.retriever.config
+        prior = (cfg.dense_weight, cfg.sparse_weight)
+        if base.dense_prior is not None:
+            prior = (base.dense_prior, 1.0 - base.dense_prior)
         fusion = fusion_report(
             ctx.dense,
             ctx.sparse,
@@ -162,16 +176,21 @@ def eval_retrieval(
             unit=cast(Unit, unit),
             kb=kb,
             method=cfg.fusion,
-            prior=(cfg.dense_weight, cfg.sparse_weight),
+            prior=prior,
             candidates=max(100, cfg.candidates),
             rrf_k=cfg.rrf_k,
             dedupe_threshold=cfg.dedupe_threshold,
             query_filters=query_filters,
         )
+    if calibrate and fusion is not None:
+        ctx.catalog.set_dense_prior(kb, fusion.best_prior)
+        err.print(
+            f"recorded with {kb}: fusion prior dense {fusion.best_prior:g} / sparse {1 - fusion.best_prior:g}"
+        )
     if as_json:
         out: dict[str, Any] = {"kb": kb, "unit": unit, "routing": not no_route, "results": rows}
         if fusion is not None:
-            out["fusion"] = fusion.as_dict()
+            out["fusion"] = {**fusion.as_dict(), "recorded": calibrate}
         sys.stdout.write(json.dumps(out) + "\n")
         return
     columns = ["variant", "nDCG@10", "R@10", "R@50", "MRR@10", "p50 ms", "p95 ms", "queries"]

@@ -52,31 +52,35 @@ class AppContext:
         return InProcessQueue(self.worker)
 
     @cached_property
-    def embedder(self):  # type: ignore[no-untyped-def]
-        from ingest.embedder import embedder_from_settings
+    def models(self):  # type: ignore[no-untyped-def]
+        """The embedder and chunker each base records, each loaded once for the process."""
+        from ingest.base_models import BaseModels
 
-        return embedder_from_settings(self.settings)
+        return BaseModels(self.settings)
+
+    def use_embedder(self, embedder) -> None:  # type: ignore[no-untyped-def]
+        """Serve every base with ``embedder`` (a fast fake in tests), chunked as the default model's."""
+        from ingest.base_models import FixedModels
+
+        self.__dict__["models"] = FixedModels(embedder, self.models.chunker(self.models.default_key))
+        self.__dict__["embedder"] = embedder
+
+    @cached_property
+    def embedder(self):  # type: ignore[no-untyped-def]
+        """The embedder new bases get unless they name one (KB_EMBEDDER / KB_EMBEDDING_MODEL)."""
+        return self.models.embedder(self.models.default_key)
 
     @cached_property
     def chunker(self):  # type: ignore[no-untyped-def]
-        from ingest.chunking import StructureAwareChunker
-        from ingest.embedder import passage_token_counter
-
-        s = self.settings
-        count, window = passage_token_counter(s)
-        max_tokens = min(s.chunk_max_tokens, window)
-        return StructureAwareChunker(
-            count,
-            max_tokens=max_tokens,
-            target_tokens=min(s.chunk_target_tokens, max_tokens),
-            overlap_tokens=s.chunk_overlap_tokens,
-        )
+        return self.models.chunker(self.models.default_key)
 
     @cached_property
     def pipeline(self):  # type: ignore[no-untyped-def]
         from ingest.pipeline import IngestionPipeline
 
-        return IngestionPipeline(self.settings, self.db, self.embedder, self.chunker, self.backends)
+        return IngestionPipeline(
+            self.settings, self.db, self.embedder, self.chunker, self.backends, models=self.models
+        )
 
     @cached_property
     def stores(self):  # type: ignore[no-untyped-def]
@@ -88,7 +92,7 @@ class AppContext:
     def dense(self):  # type: ignore[no-untyped-def]
         from retrieval.dense import DenseRetriever
 
-        return DenseRetriever(self.stores, self.embedder)
+        return DenseRetriever(self.stores, self.models)
 
     @cached_property
     def sparse(self):  # type: ignore[no-untyped-def]
@@ -118,8 +122,14 @@ class AppContext:
             mmr_lambda=s.mmr_lambda,
             rerank_top_n=s.rerank_top_n,
         )
+        from retrieval.base_groups import base_grouping
+
         return HybridRetriever(
-            self.dense, self.sparse, reranker=self.reranker, embedder=self.embedder, config=config
+            self.dense,
+            self.sparse,
+            reranker=self.reranker,
+            config=config,
+            grouping=base_grouping(self.stores, self.models),
         )
 
     @cached_property
@@ -157,20 +167,27 @@ class AppContext:
             return self.generator.sibling(n_ctx=2048)
         return self.generator
 
+    def answer_profile(self, kbs: tuple[str, ...]):  # type: ignore[no-untyped-def]
+        """The embedder and answer-check thresholds of the first of ``kbs`` (the base asked)."""
+        from generation.answerer import AnswerProfile
+        from ingest.base_models import with_settings
+
+        key = self.models.key_for(self.stores.bases(kbs[:1])[0]) if kbs else self.models.default_key
+        limits = with_settings(self.models.thresholds(key), self.settings)
+        return AnswerProfile(
+            self.models.embedder(key).embed,
+            min_evidence=limits.min_evidence,
+            support_similarity=limits.support_similarity,
+            quote_similarity=limits.quote_similarity,
+        )
+
     @cached_property
     def answerer(self):  # type: ignore[no-untyped-def]
         from generation.answerer import AnswerConfig, Answerer
-        from generation.extractive import QuoteConfig
-        from generation.support import SupportConfig
 
         s = self.settings
         config = AnswerConfig(
-            k=s.answer_k,
-            min_evidence=s.answer_min_evidence,
-            max_tokens=s.answer_max_tokens,
-            context_tokens=s.answer_context_tokens,
-            support=SupportConfig(min_similarity=s.answer_support_similarity),
-            quote=QuoteConfig(min_similarity=s.answer_quote_similarity),
+            k=s.answer_k, max_tokens=s.answer_max_tokens, context_tokens=s.answer_context_tokens
         )
         return Answerer(
             self.retriever,
@@ -179,4 +196,5 @@ class AppContext:
             embed=self.embedder.embed,
             condenser=self.condenser,
             router=self.router,
+            profiles=self.answer_profile,
         )

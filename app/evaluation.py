@@ -47,7 +47,7 @@ def evaluate_file(
         report = evaluate_answers(
             items,
             lambda q: ctx.answerer.ask(q, filters=filters, principal=principal),
-            embed=ctx.embedder.embed,
+            embed=ctx.answer_profile((kb,)).embed,
         )
         per_question = report.pop("per_question", [])
         summary = {k: v for k, v in report.items() if isinstance(v, int | float) and not isinstance(v, bool)}

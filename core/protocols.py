@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from core.db import KnowledgeBase
 
 
 class Embedder(Protocol):
@@ -23,3 +26,26 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
     def embed_query(self, texts: list[str]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class BaseEmbedders(Protocol):
+    """The embedding model each knowledge base records (``ingest.base_models.BaseModels``), one
+    running instance per model per process."""
+
+    def key_for(self, kb: KnowledgeBase) -> str: ...
+
+    def embedder(self, key: str) -> Embedder: ...
+
+
+class SingleEmbedder:
+    """One embedder for every base (a test fake, a benchmark of one model)."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.one = embedder
+
+    def key_for(self, kb: KnowledgeBase) -> str:
+        return ""
+
+    def embedder(self, key: str) -> Embedder:
+        return self.one

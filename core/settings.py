@@ -143,8 +143,10 @@ class Settings(BaseSettings):
         description="Passages given to the LLM. 3 keeps the 1.5B model's first token under 8 s on 2 cores "
         "(prefill ~100 tokens/s) and measured better than 5 (docs/benchmarks.md).",
     )
-    answer_min_evidence: float = Field(
-        default=0.35, description="Abstain when the best passage's dense cosine is below this."
+    answer_min_evidence: float | None = Field(
+        default=None,
+        description="Abstain when the best passage's dense cosine is below this. Default: the base's "
+        "embedder's calibrated value (core/embedders.py; MiniLM 0.35).",
     )
     answer_max_tokens: int = 384
     answer_context_tokens: int = Field(
@@ -152,15 +154,17 @@ class Settings(BaseSettings):
         description="Prompt tokens the passages may take together: each keeps its sentences most "
         "relevant to the question (prompt reading is most of the first-token time on a CPU).",
     )
-    answer_support_similarity: float = Field(
-        default=0.7,
+    answer_support_similarity: float | None = Field(
+        default=None,
         description="A sentence is backed by a cited passage when a passage sentence says the same "
-        "with this cosine or more (calibrated on the dev sets; docs/benchmarks.md); 1.01 disables.",
+        "with this cosine or more; 1.01 disables. Default: the base's embedder's calibrated value "
+        "(core/embedders.py; MiniLM 0.7, calibrated on the dev sets, docs/benchmarks.md).",
     )
-    answer_quote_similarity: float = Field(
-        default=0.35,
+    answer_quote_similarity: float | None = Field(
+        default=None,
         description="A passage sentence this close to the question may be quoted as the answer when "
-        "the model's answer cannot be verified (calibrated to keep abstaining on unanswerable ones).",
+        "the model's answer cannot be verified. Default: the base's embedder's calibrated value "
+        "(core/embedders.py; MiniLM 0.35).",
     )
 
     # Generation capacity of one API process (searches never wait for it)

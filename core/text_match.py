@@ -30,6 +30,24 @@ _MULTIPLIERS = {
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
+def language_of(text: str) -> str:
+    """ "zh" when ``text`` is mostly Chinese (Han characters outnumber Latin letters), else "en"."""
+    letters = [c for c in text if c.isalpha()]
+    han = sum(1 for c in letters if _HAN.match(c))
+    latin = sum(1 for c in letters if c.isascii())
+    return "zh" if han and han >= latin / 3 else "en"
+
+
+def has_han(text: str) -> bool:
+    """Whether ``text`` contains any Han character."""
+    return _HAN.search(text) is not None
+
+
+def compact(text: str) -> str:
+    """Letters and digits only, full-width folded, lower case: "约为０.304平方公里。" → "约为0304平方公里"."""
+    return "".join(c for c in fold(text).lower() if c.isalnum())
+
+
 def fold(text: str) -> str:
     """Full-width letters, digits and punctuation as their ASCII forms (NFKC)."""
     return text if text.isascii() else unicodedata.normalize("NFKC", text)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from core.text_match import language_of
 from core.types import Answer, Citation, Hit, Principal
 from generation.backends.base import Generator
 from generation.citations import build_citations, citation_for, closest_sources, section_of
@@ -22,7 +23,7 @@ from generation.context import group_passages, relevance, select_context
 from generation.extractive import ExtractiveAnswerer, Quote, QuoteConfig
 from generation.numeric import NumericAnswerer
 from generation.product_facts import ProductFactAnswerer, readable
-from generation.prompts import AnswerTexts, build_messages, condense_messages, texts
+from generation.prompts import LANGUAGES, AnswerTexts, build_messages, condense_messages, texts
 from generation.sentences import split_sentences
 from generation.streaming import CheckedStream, CheckedText, ShownPiece
 from generation.support import Embed, Evidence, SupportChecker, SupportConfig
@@ -55,6 +56,17 @@ class AnswerConfig:
     compute: bool = True  # calculation questions over tables: the model picks cells, Python computes
     support: SupportConfig = field(default_factory=SupportConfig)
     quote: QuoteConfig = field(default_factory=QuoteConfig)
+
+
+@dataclass(frozen=True)
+class AnswerProfile:
+    """What the checks of one knowledge base's answers use: its embedding model and the thresholds
+    calibrated in that model's cosine scale (``core.embedders``)."""
+
+    embed: Embed
+    min_evidence: float
+    support_similarity: float | None
+    quote_similarity: float
 
 
 @dataclass
@@ -112,6 +124,7 @@ class Answerer:
         condenser: Generator | None = None,
         language: str = "en",
         router: QueryRouter | None = None,
+        profiles: Callable[[tuple[str, ...]], AnswerProfile] | None = None,
     ):
         self.retriever = retriever
         self.router = router
@@ -122,7 +135,36 @@ class Answerer:
         self.checker = SupportChecker(self.config.support, embed)
         self.extractive = ExtractiveAnswerer(self.config.quote, embed)
         self.product_facts = ProductFactAnswerer(embed)
+        self.language = language
         self.texts: AnswerTexts = texts(language)
+        self.profiles = profiles  # per searched bases: their embedder and its thresholds
+
+    def for_question(self, kbs: tuple[str, ...], question: str) -> Answerer:
+        """This answerer speaking the question's language, with the embedder and thresholds of the
+        bases asked (itself when both already fit)."""
+        out = self
+        language = language_of(question)
+        if language != self.language and language in LANGUAGES:
+            out = copy.copy(self)
+            out.language, out.texts = language, texts(language)
+        if self.profiles is None:
+            return out
+        profile = self.profiles(kbs)
+        cfg = self.config
+        config = replace(
+            cfg,
+            min_evidence=profile.min_evidence,
+            support=replace(cfg.support, min_similarity=profile.support_similarity),
+            quote=replace(cfg.quote, min_similarity=profile.quote_similarity),
+        )
+        other = copy.copy(out)
+        other.profiles = None
+        other.config = config
+        other.embed = profile.embed
+        other.checker = SupportChecker(config.support, profile.embed)
+        other.extractive = ExtractiveAnswerer(config.quote, profile.embed)
+        other.product_facts = ProductFactAnswerer(profile.embed)
+        return other
 
     def using(
         self,
@@ -208,7 +250,7 @@ class Answerer:
         """Generate, showing each sentence once it has passed the checks (timed from ``clock``)."""
         messages = build_messages(
             reading.query, reading.hits, scenario=scenario, tone=tone, task=task,
-            texts_shown=reading.shown_texts,
+            texts_shown=reading.shown_texts, language=self.language,
         )  # fmt: skip
         # A reply draft is reviewed whole before it is sent, and may still become a holding reply:
         # nothing of it is shown while it is written.
@@ -296,6 +338,12 @@ class Answerer:
         hooks: AskHooks | None = None,
     ) -> Answer:
         """Answer ``question`` (or, with ``task="draft_reply"``, draft a reply to a customer message)."""
+        speaker = self.for_question(filters.kbs, question)
+        if speaker is not self:
+            return speaker.ask(
+                question, filters=filters, principal=principal, scenario=scenario, tone=tone,
+                task=task, history=history, hooks=hooks,
+            )  # fmt: skip
         hooks = hooks or AskHooks()
         clock = Clock.start()
         timings: dict[str, float] = {}
@@ -430,7 +478,7 @@ class Answerer:
         else:
             where = ""
         text = self.texts.quote.format(title=hit.title or hit.source, where=where, quote=quoted)
-        return f"{text} [{found.n}]"
+        return f"{text}{'' if self.language == 'zh' else ' '}[{found.n}]"
 
 
 def _quote_citation(found: Quote, hit: Hit) -> Citation:

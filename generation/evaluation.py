@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from core.text_match import compact, has_han
 from core.types import Answer, Hit, Principal
 from generation.amounts import amount_matches, amounts_in, scale_factor
 from generation.citations import check_answer
@@ -130,7 +131,8 @@ _AMOUNT_WORDS = re.compile(
 def span_match(prediction: str, spans: tuple[str, ...] | list[str], scale: str = "") -> bool:
     """Every gold span is in the prediction: a number equal to one in the prediction up to rounding
     and scale (``scale``: the gold's, e.g. "thousand"; sign ignored, since "decreased by 5" states -5),
-    a text span as a word sequence.
+    a text span as a word sequence (a Chinese one as a character sequence, punctuation and spaces
+    aside).
 
     Example: ``span_match("Revenue rose 12.35% [1].", ["12.3456"])`` is True (rounded to 2 places);
     ``span_match("$4,143 million", ["4,143"], "thousand")`` is False.
@@ -144,6 +146,8 @@ def span_match(prediction: str, spans: tuple[str, ...] | list[str], scale: str =
         gold = amounts_in(span)
         if len(gold) == 1 and not re.search(r"[^\W\d_]", _AMOUNT_WORDS.sub(" ", span)):
             ok = amount_matches(gold[0], stated, scale_factor(scale))
+        elif has_han(span):  # Chinese has no spaces between words: the span as a character sequence
+            ok = compact(span) in compact(text)
         else:
             ok = f" {_norm_text(span)} " in words
         if not ok:

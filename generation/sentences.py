@@ -7,8 +7,11 @@ from dataclasses import dataclass
 
 CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 # A sentence ends at . ! ? followed by space and a capital, digit, quote, bracket or list marker;
-# CJK full stops end one without a space; line breaks always do.
-_SENTENCE = re.compile(r"(?<=[.!?])[ \t]+(?=[A-Z0-9\"'(\[*\-•])|(?<=[。！？])|\n+")
+# Chinese 。！？ and the semicolon ； (which joins what English writes as sentences) end one without
+# a space (after a closing quote that follows them); line breaks always do.
+_SENTENCE = re.compile(
+    r"(?<=[.!?])[ \t]+(?=[A-Z0-9\"'(\[*\-•])|(?<=[。！？；])(?![”’」』）])|(?<=[。！？；][”’」』）])|\n+"
+)
 _LEADING_CITES = re.compile(r"^((?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+)")
 # Text that may still grow into citation markers ("[", "[1", "[1][2, ") once more tokens arrive.
 _CITE_PREFIX = re.compile(r"^(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)*(?:\[[\d,; ]*)?$")

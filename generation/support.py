@@ -13,17 +13,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.text_tokenize import tokenize
+from core.text_match import compact, has_han, key_terms, language_of, number_values
 from core.types import Hit
 from generation.figures import misplaced_figures
-from generation.sentences import CITE, LIST_ITEM, cited_numbers, numbers_in, split_sentences
+from generation.sentences import CITE, LIST_ITEM, cited_numbers, split_sentences
 
 Embed = Callable[[list[str]], np.ndarray]
 
 _FILLER = re.compile(
     r"^(hi|hello|dear|thanks|thank you|best regards|kind regards|regards|sincerely|i hope|please let|"
     r"feel free|let me know|if you have|is there anything|i'?m sorry|sorry to hear|we apologi[sz]e|"
-    r"i understand|yes[,.!]?$|no[,.!]?$)",
+    r"i understand|yes[,.!]?$|no[,.!]?$|"
+    r"您好|你好|尊敬的|亲爱的|感谢|谢谢|此致|祝好|祝您|如有|如果您有|请随时|很抱歉|抱歉|我们理解|希望)",
     re.I,
 )
 
@@ -53,8 +54,14 @@ class SentenceCheck:
 
 
 def content_terms(text: str) -> set[str]:
-    """Key terms of a text: stemmed words longer than two letters, no stopwords, no bare numbers."""
-    return {t for t in tokenize(CITE.sub(" ", text)) if len(t) > 2 and not t.isdigit()}
+    """Key terms of a text (``core.text_match.key_terms``: stemmed English words longer than two
+    letters, segmented Chinese words of two characters or more; no stopwords, no bare numbers)."""
+    return key_terms(CITE.sub(" ", text))
+
+
+def numbers_in(text: str) -> set[str]:
+    """Numbers of a text by value, in either language (full-width digits, 万/亿 applied)."""
+    return number_values(text)
 
 
 # Polite words that passages may contain too ("questions", "contact us", "help").
@@ -154,6 +161,7 @@ class Evidence:
         self.hits = hits
         self.embed = embed
         self.asked = content_terms(question)  # the asker's own words may be echoed politely
+        self.language = language_of(question) if question else "en"
         self.units: list[list[str]] = [passage_units(h.text, h) for h in hits]
         self._vectors: list[np.ndarray] | None = None
         self._clauses: list[tuple[np.ndarray, list[int]]] | None = None
@@ -308,7 +316,12 @@ class SupportChecker:
             similarity = max(evidence.similarity(vector, n)[0] for n in cited)
         if overlap >= self.config.min_overlap:
             return True, "", similarity
-        if similarity is not None and similarity >= (self.config.min_similarity or 1.0):
+        # In one language a paraphrase keeps the names, and the embedder finds "芙蓉洞位于云南昆明" as
+        # close to "芙蓉洞位于重庆武隆" as a true paraphrase: Chinese from Chinese passages is checked by
+        # its key terms alone. Across languages (a Chinese answer from English sources, or the other
+        # way) the embedding has to decide.
+        same_chinese = language_of(sentence) == "zh" and language_of(joined) == "zh"
+        if not same_chinese and similarity is not None and similarity >= (self.config.min_similarity or 1.0):
             return True, "", similarity
         why = f"only {overlap:.0%} of its key terms appear together in the cited sources"
         if similarity is not None:
@@ -325,6 +338,11 @@ class SupportChecker:
             bare = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(CITE.sub("", sentence).split()))
             return SentenceCheck(bare, (), True, "no factual claim")
         if not cited and is_filler(sentence, evidence.terms(), evidence.asked):
+            source = self._short_answer_source(sentence, evidence)
+            if source:
+                return SentenceCheck(
+                    with_citations(sentence, [source]), (source,), True, "quoted short answer"
+                )
             return SentenceCheck(sentence, (), True, "no factual claim")
         vector = self._vector(sentence)
         if cited:
@@ -359,12 +377,23 @@ class SupportChecker:
             return SentenceCheck(kept, tuple(cited), True, why, dropped_items=dropped)
         return SentenceCheck(sentence, tuple(cited), False, f"{dropped!r} is not in the cited sources")
 
+    def _short_answer_source(self, sentence: str, evidence: Evidence) -> int:
+        """For a Chinese question, the passage an uncited bare answer ("拔都", "CH3CONH2") is copied
+        from, if that passage is also about the question (holds one of its key terms); else 0. Small
+        models often answer a Chinese question with the span alone, which is its whole claim."""
+        bare = compact(CITE.sub(" ", sentence))
+        if evidence.language != "zh" or not 2 <= len(bare) <= 40 or is_pleasantry(sentence):
+            return 0
+        for n, hit in enumerate(evidence.hits, 1):
+            body = compact(hit.text)
+            if bare in body and any(compact(term) in body for term in evidence.asked):
+                return n
+        return 0
+
     def _number_sources(self, sentence: str, cited: list[int], evidence: Evidence) -> list[int]:
         missing = missing_numbers(sentence, [evidence.hits[n - 1].text for n in cited])
         return [
-            n
-            for n, hit in enumerate(evidence.hits, 1)
-            if n not in cited and missing & numbers_in(hit.text)
+            n for n, hit in enumerate(evidence.hits, 1) if n not in cited and missing & numbers_in(hit.text)
         ]
 
     def _attribute(self, sentence: str, evidence: Evidence, vector: np.ndarray | None) -> int:
@@ -386,7 +415,7 @@ class SupportChecker:
 def with_citations(sentence: str, numbers: list[int]) -> str:
     """``sentence`` with ``[n]`` markers placed before its final punctuation."""
     stripped = sentence.rstrip()
-    end = stripped[-1] if stripped[-1:] in ".!?" else ""
+    end = stripped[-1] if stripped[-1:] in ".!?。！？；" else ""
     body = stripped[: len(stripped) - len(end)]
-    space = "" if body.endswith("]") else " "
+    space = "" if body.endswith("]") or has_han(body[-1:]) else " "  # Chinese: no space before [n]
     return f"{body}{space}{''.join(f'[{n}]' for n in numbers)}{end}"

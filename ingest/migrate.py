@@ -34,6 +34,23 @@ class MigrationReport:
     chunks: int
 
 
+def chunk_records(db: Database, kb_id: int) -> tuple[dict[int, tuple[str, str]], dict[str, tuple[Any, ...]]]:
+    """What stores keep of a base, from SQL: {chunk key: (document id, text)} and
+    {document id: (groups, tags, filterable metadata)}."""
+    with db.session() as session:
+        chunks = session.execute(
+            select(ChunkRow.vector_id, ChunkRow.document_id, ChunkRow.text).where(ChunkRow.kb_id == kb_id)
+        ).all()
+        docs = session.execute(
+            select(
+                DocumentRow.id, DocumentRow.access_groups, DocumentRow.scenario_tags, DocumentRow.meta
+            ).where(DocumentRow.kb_id == kb_id)
+        ).all()
+    by_key = {int(key): (doc, body) for key, doc, body in chunks}
+    by_doc = {d: (tuple(g or ()), tuple(t or ()), filterable_metadata(m)) for d, g, t, m in docs}
+    return by_key, by_doc
+
+
 class BaseMigrator:
     """Copies a base's search data from its backend to another one, then switches the base."""
 
@@ -71,18 +88,7 @@ class BaseMigrator:
             return len(session.scalars(select(ChunkRow.vector_id).where(ChunkRow.kb_id == kb_id)).all())
 
     def _rows(self, kb_id: int) -> tuple[dict[int, tuple[str, str]], dict[str, tuple[Any, ...]]]:
-        with self.db.session() as session:
-            chunks = session.execute(
-                select(ChunkRow.vector_id, ChunkRow.document_id, ChunkRow.text).where(ChunkRow.kb_id == kb_id)
-            ).all()
-            docs = session.execute(
-                select(
-                    DocumentRow.id, DocumentRow.access_groups, DocumentRow.scenario_tags, DocumentRow.meta
-                ).where(DocumentRow.kb_id == kb_id)
-            ).all()
-        by_key = {int(key): (doc, body) for key, doc, body in chunks}
-        by_doc = {d: (tuple(g or ()), tuple(t or ()), filterable_metadata(m)) for d, g, t, m in docs}
-        return by_key, by_doc
+        return chunk_records(self.db, kb_id)
 
     def _copy(
         self,

@@ -25,6 +25,7 @@ from core.settings import Settings
 from core.stores.base import IndexWriter
 from core.stores.registry import SearchBackends
 from core.types import document_id
+from ingest.base_models import BaseStages, FixedModels, ModelsForBases
 from ingest.batch import Batch, NewDoc, chunk_entries, chunk_rows, write_rows
 from ingest.chunking import Chunker
 from ingest.embedder import Embedder
@@ -51,7 +52,8 @@ class _Existing:
 
 
 class IngestionPipeline:
-    """Holds the stages and writes their output. Example::
+    """Holds the stages and writes their output. Each base is chunked and embedded with the model it
+    records (``models``; without it, ``embedder`` and ``chunker`` serve every base). Example::
 
     pipeline = IngestionPipeline(settings, db, embedder, chunker)
     report = pipeline.ingest("handbooks", [Path("docs/")], groups=["hr"], sync=True)
@@ -64,11 +66,13 @@ class IngestionPipeline:
         embedder: Embedder,
         chunker: Chunker,
         backends: SearchBackends | None = None,
+        models: ModelsForBases | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.embedder = embedder
         self.chunker = chunker
+        self.models: ModelsForBases = models or FixedModels(embedder, chunker)
         self.backends = backends or SearchBackends(settings, db)
         self.catalog = Catalog(db, self.backends)
         self.jobs = JobTracker(db, settings.job_lease_seconds)
@@ -113,11 +117,11 @@ class IngestionPipeline:
                 self.jobs.fail(lease, exc)
                 raise
         report = IngestReport(job_id=lease.job_id)
-        self._check_model(kb)
-        with self.backends.get(kb.backend).writer(base_ref(kb, self.embedder.dim)) as writer:
+        stages = self._stages(kb)
+        with self.backends.get(kb.backend).writer(base_ref(kb, stages.embedder.dim)) as writer:
             self.jobs.set_total(lease, len(files))
             groups, tags = sorted(set(groups or [])), sorted(set(tags or []))
-            self._run(kb, writer, files, groups, tags, sync, report, progress, lease)
+            self._run(kb, stages, writer, files, groups, tags, sync, report, progress, lease)
             self.jobs.finish(lease, report)
         return report
 
@@ -151,18 +155,32 @@ class IngestionPipeline:
                 )
             kb = session.get(KnowledgeBase, row.kb_id)
         assert kb is not None
-        with self.backends.get(kb.backend).writer(base_ref(kb, self.embedder.dim)) as writer:
+        with self.backends.get(kb.backend).writer(base_ref(kb)) as writer:
             batch = Batch(remove_doc_ids={doc_id}, delete_doc_ids={doc_id})
-            self._commit(kb, writer, batch, report=None, lease=lease)
+            self._commit(kb, None, writer, batch, report=None, lease=lease)
         return row
 
     # ----------------------------------------------------------------- internals
-    def _check_model(self, kb: KnowledgeBase) -> None:
-        if kb.embedding_model and not same_vector_space(kb.embedding_model, self.embedder.name):
+    def _stages(self, kb: KnowledgeBase) -> BaseStages:
+        """The base's own embedder and chunker; a clear error when they cannot serve its vectors."""
+        stages = self.models.for_base(kb)
+        if kb.dim and kb.embedding_model and not same_vector_space(kb.embedding_model, stages.embedder.name):
             raise ConfigError(
-                f"knowledge base {kb.name!r} was embedded with {kb.embedding_model!r} but the configured "
-                f"embedder is {self.embedder.name!r}; use the same model or re-create the base"
+                f"knowledge base {kb.name!r} was embedded with {kb.embedding_model!r} but the embedder "
+                f"here is {stages.embedder.name!r}; use the same model or re-embed the base "
+                f"(`kb bases reembed {kb.name} --embedder NAME`)"
             )
+        return stages
+
+    @staticmethod
+    def _record_model(kb_row: KnowledgeBase, embedder: Embedder) -> None:
+        """With its first vectors a base records the model that made them: the one it names, or (a
+        fixed embedder outside the registry, e.g. a test fake) that model, as a custom one."""
+        if not same_vector_space(kb_row.embedding_model or embedder.name, embedder.name):
+            kb_row.embedder = ""
+            kb_row.embedding_model = ""
+        kb_row.embedding_model = kb_row.embedding_model or embedder.name
+        kb_row.dim = embedder.dim
 
     def _existing(self, kb_id: int) -> dict[str, list[_Existing]]:
         by_path: dict[str, list[_Existing]] = {}
@@ -187,6 +205,7 @@ class IngestionPipeline:
     def _run(
         self,
         kb: KnowledgeBase,
+        stages: BaseStages,
         writer: IndexWriter,
         files: list[SourceFile],
         groups: list[str],
@@ -204,11 +223,11 @@ class IngestionPipeline:
                 progress(done, len(files), file.source)
             echo = (lambda text, n=done: progress(n, len(files), text)) if progress else None
             steps = self.jobs.file_steps(lease, file.source, echo)
-            self._ingest_file(kb, file, existing.get(file.source, []), batch, report, steps)
+            self._ingest_file(kb, stages.chunker, file, existing.get(file.source, []), batch, report, steps)
             if batch.chunk_count - batch.embedded >= self.embed_buffer:
-                self._embed_pending(batch)
+                self._embed_pending(kb, stages.embedder, batch)
             if batch.chunk_count >= self.settings.commit_every_chunks:
-                kb = self._commit(kb, writer, batch, report, lease)
+                kb = self._commit(kb, stages.embedder, writer, batch, report, lease)
                 batch = Batch(groups=groups, tags=tags)
             if time.monotonic() - last_update > 0.5:
                 self.jobs.update(lease, report, done + 1)
@@ -221,13 +240,14 @@ class IngestionPipeline:
                     batch.remove_doc_ids |= ids
                     batch.delete_doc_ids |= ids
                     report.record(FileOutcome(path, "deleted", documents=len(ids)))
-        self._commit(kb, writer, batch, report, lease)
+        self._commit(kb, stages.embedder, writer, batch, report, lease)
         if progress:
             progress(len(files), len(files), "")
 
     def _ingest_file(
         self,
         kb: KnowledgeBase,
+        chunker: Chunker,
         file: SourceFile,
         old: list[_Existing],
         batch: Batch,
@@ -253,7 +273,7 @@ class IngestionPipeline:
                 progress=steps,
             )
             docs = [with_facts(d, file.path) for d in docs]
-            new_docs = [(d, self.chunker.split(d)) for d in docs]
+            new_docs = [(d, chunker.split(d)) for d in docs]
             new_docs = [(d, c) for d, c in new_docs if c]
             if not new_docs:
                 raise LoaderError(file.source, "no text to index (the file is empty or has no readable text)")
@@ -315,15 +335,24 @@ class IngestionPipeline:
             }
         )
 
-    def _embed_pending(self, batch: Batch) -> None:
+    def _embed_pending(self, kb: KnowledgeBase, embedder: Embedder | None, batch: Batch) -> None:
         texts = batch.pending_texts()
         if texts:
-            batch.vectors.append(self.embedder.embed(texts))
+            assert embedder is not None, "only a batch without new chunks is committed without an embedder"
+            vectors = embedder.embed(texts)
+            if kb.dim and vectors.shape[1] != kb.dim:
+                raise ConfigError(
+                    f"knowledge base {kb.name!r} holds {kb.dim}-dimensional vectors "
+                    f"({kb.embedding_model}) but {embedder.name!r} gives {vectors.shape[1]}; "
+                    f"nothing was written. Re-embed the base (`kb bases reembed {kb.name} --embedder NAME`)"
+                )
+            batch.vectors.append(vectors)
             batch.embedded += len(texts)
 
     def _commit(
         self,
         kb: KnowledgeBase,
+        embedder: Embedder | None,
         writer: IndexWriter,
         batch: Batch,
         report: IngestReport | None,
@@ -333,7 +362,7 @@ class IngestionPipeline:
         fenced: the transaction first locks the job row and checks this attempt still holds it."""
         if batch.empty():
             return kb
-        self._embed_pending(batch)
+        self._embed_pending(kb, embedder, batch)
         with self.db.session() as session:
             if lease is not None:
                 self.jobs.fence(session, lease)
@@ -353,8 +382,8 @@ class IngestionPipeline:
             writer.upsert(chunk_entries(batch, rows, metas))
             for doc_id, _hash in batch.meta_updates:
                 writer.set_access(doc_id, batch.groups, batch.tags)
-            kb_row.embedding_model = kb_row.embedding_model or self.embedder.name
-            kb_row.dim = kb_row.dim or self.embedder.dim
+            if embedder is not None and batch.embedded and not kb_row.dim:
+                self._record_model(kb_row, embedder)
             writer.stage(session, kb_row)
         writer.committed()
         if report is not None and lease is not None:

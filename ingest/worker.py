@@ -100,6 +100,8 @@ class JobWorker:
             return self._delete_document(job, lease)
         if job.kind == "migrate_base":
             return self._migrate(job, lease)
+        if job.kind == "reembed_base":
+            return self._reembed(job, lease)
         return self._ingest(job, lease)
 
     def _kb_name(self, kb_id: int) -> str:
@@ -198,5 +200,20 @@ class JobWorker:
             kb_name, target, progress=lambda done, total: self.jobs.progress(lease, done, total)
         )
         results = [{"from": report.source, "to": report.target, "chunks": report.chunks}]
+        self.jobs.end(lease, "succeeded", None, results)
+        return "succeeded"
+
+    def _reembed(self, job: IngestionJob, lease: JobLease) -> str:
+        """Re-embed a base with another model (ingest.reembed); a re-run after a dead worker starts
+        over, and the base keeps searching its old vectors until the new ones are complete."""
+        from ingest.reembed import BaseReembedder
+
+        embedder = str((job.inputs or {}).get("reembed_to"))
+        report = BaseReembedder(self.db, self.backends, self._pipeline().models).reembed(
+            self._kb_name(job.kb_id),
+            embedder,
+            progress=lambda _phase, done, total: self.jobs.progress(lease, done, total),
+        )
+        results = [{"from": report.previous, "embedder": report.embedder, "chunks": report.chunks}]
         self.jobs.end(lease, "succeeded", None, results)
         return "succeeded"

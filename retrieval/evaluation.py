@@ -175,7 +175,7 @@ class FusionReport:
             f"dense weight per query mean {w['mean']:.2f} (p10 {w['p10']:.2f}, p90 {w['p90']:.2f}). "
             f"Calibrated on these questions: dense prior {self.best_prior:g} gives nDCG@10 {best:.3f} "
             f"(prior {current:.1f}: {now:.3f}); "
-            f"KB_DENSE_WEIGHT={self.best_prior:g} KB_SPARSE_WEIGHT={1 - self.best_prior:g} uses it."
+            "--calibrate records it with the base."
         )
 
 
@@ -200,7 +200,7 @@ def fusion_report(
 ) -> FusionReport:
     """Fuse each judged question's dense and BM25 candidates as hybrid does, recording the weights
     used, and score the fusion at every dense prior of ``CALIBRATION_GRID`` (the base's own
-    calibration: what ``KB_DENSE_WEIGHT`` should be for questions like these)."""
+    calibration: the prior ``kb eval retrieval --calibrate`` records with the base)."""
     p = EVAL_PRINCIPAL
     lists: list[tuple[list[Hit], list[Hit], dict[str, int]]] = []
     for qid in (q for q in queries if q in qrels):

@@ -12,6 +12,7 @@ import numpy as np
 
 from core.errors import ConfigError
 from core.models import torch_device
+from core.text_match import has_han
 from core.types import Hit
 from retrieval.rerank_store import RerankVectorStore, fill_rerank_vectors
 
@@ -101,6 +102,10 @@ class BiEncoderRescorer:
     def rerank(self, query: str, hits: list[Hit], *, top_k: int) -> list[Hit]:
         if not hits:
             return []
+        if has_han(query) or any(has_han(h.text) for h in hits):
+            # all-mpnet-base-v2 knows English only: on Chinese text its cosines are noise, so
+            # Chinese and cross-lingual searches keep the fused order
+            return hits[:top_k]
         stored = self.store.get(self.name, [h.chunk_id for h in hits])
         missing = [h for h in hits if h.chunk_id not in stored]
         if missing:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the product and run it on its embedded defaults (SQLite + local FAISS + bundled models):
-# builds three demo knowledge bases from samples/ (customer service, finance, retail), creates demo
+# builds four demo knowledge bases from samples/ (customer service, finance, retail, and a Chinese
+# one embedded with the multilingual model: EmbeddingGemma, Gemma terms of use), creates demo
 # users (development mode only), then starts the API and the UI and prints the URL and the logins.
 # Re-running reuses what was built (unchanged files are skipped by content hash).
 #
@@ -16,7 +17,7 @@ PROFILE="${KB_DEMO_LLM_PROFILE:-default}"
 API_PORT="${KB_DEMO_API_PORT:-8000}"
 UI_PORT="${KB_DEMO_UI_PORT:-8501}"
 
-bash scripts/bootstrap.sh cpu,postgres,milvus,dev,llm "$PROFILE"
+bash scripts/bootstrap.sh cpu,postgres,milvus,dev,llm "$PROFILE" gemma
 export KB_DATA_DIR="${KB_DATA_DIR:-$PWD/data}"
 export KB_ENVIRONMENT=development KB_LLM_PROFILE="$PROFILE"
 export KB_API_URL="http://127.0.0.1:$API_PORT"
@@ -31,11 +32,14 @@ $KB bases create finance --scenario finance --exist-ok --read-group finance \
     --description "SEC 10-Q filings of Apple and NVIDIA, 2023 Q3 (readable by the finance group)"
 $KB bases create retail --scenario retail --exist-ok --read-group everyone \
     --description "Product facts and shopper Q&A for 14 toys and games (hetPQA)"
+$KB bases create zh-wiki --scenario employee --exist-ok --read-group everyone --embedder multilingual \
+    --description "中文百科：12 篇中文维基百科段落（CMRC 2018，CC BY-SA 4.0），可用中文或英文提问"
 
 echo "== Ingest (incremental: unchanged files are skipped)"
 $KB ingest samples/customer_service/*.pdf --kb customer-service --tag customer_service
 $KB ingest samples/finance/*.pdf --kb finance --tag finance
 $KB ingest samples/retail/B0*.md --kb retail --tag retail
+$KB ingest samples/chinese/wiki --kb zh-wiki
 $KB bases list
 echo "knowledge bases ready in $(( $(date +%s) - started )) s"
 
@@ -71,7 +75,7 @@ cat <<MSG
   API:  $KB_API_URL   (OpenAPI docs at $KB_API_URL/docs)
   Logins:
 $LOGINS
-  The employee reads all three bases; the agent cannot read finance; the admin manages everything.
+  The employee reads all four bases (zh-wiki: ask in Chinese or English); the agent cannot read finance; the admin manages everything.
   Logs: $KB_DATA_DIR/logs/. Stop with Ctrl-C.
 
 MSG

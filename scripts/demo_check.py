@@ -12,7 +12,12 @@ from pathlib import Path
 import httpx
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
-BASES = {"customer-service": "customer_service", "finance": "finance", "retail": "retail"}
+BASES = {
+    "customer-service": "customer_service",
+    "finance": "finance",
+    "retail": "retail",
+    "zh-wiki": "chinese",
+}
 
 
 def login(api: str, username: str) -> dict[str, str]:
@@ -42,7 +47,7 @@ def main(api: str, ui: str) -> int:
     )
     assert denied.status_code == 404, f"agent must not read finance: {denied.status_code}"
     assert httpx.get(ui, timeout=10).status_code == 200
-    print("demo check passed: logins, three answering bases, permissions, UI")
+    print("demo check passed: logins, four answering bases, permissions, UI")
     return 0
 
 

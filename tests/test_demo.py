@@ -1,6 +1,7 @@
-"""The README's run command, end to end: `scripts/demo.sh --check` installs, builds the three demo
-knowledge bases, starts the API and the UI, and verifies them over HTTP (with the tiny LLM so it
-fits in CI; the demo itself defaults to the 1.5B model). Run twice: the second run must reuse."""
+"""The README's run command, end to end: `scripts/demo.sh --check` installs, builds the four demo
+knowledge bases (one Chinese, embedded with EmbeddingGemma), starts the API and the UI, and verifies
+them over HTTP (with the tiny LLM so it fits in CI; the demo itself defaults to the 1.5B model). Run
+twice: the second run must reuse."""
 
 from __future__ import annotations
 
@@ -42,4 +43,4 @@ def test_demo_builds_starts_and_answers_then_reuses(tmp_path: Path) -> None:
     second = _run_demo(tmp_path / "data")
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     # Incremental: nothing is re-embedded on the second run.
-    assert (second.stdout + second.stderr).count(" 0 added, 0 updated, ") == 3
+    assert (second.stdout + second.stderr).count(" 0 added, 0 updated, ") == 4

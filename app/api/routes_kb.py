@@ -21,6 +21,7 @@ from app.api.schemas import (
     KbMigrateIn,
     KbOut,
     KbPatch,
+    KbReembedIn,
     UploadOut,
 )
 from app.api.services import Services
@@ -56,9 +57,17 @@ def list_kbs(caller: CallerDep, svc: ServicesDep) -> list[KbOut]:
 def create_kb(body: KbIn, caller: AdminDep, svc: ServicesDep) -> KbOut:
     groups = _check_groups(svc, body.read_groups, allow_everyone=True)
     kb = svc.ctx.catalog.create(
-        body.name, body.scenario, body.description, read_groups=groups, ocr=body.ocr, backend=body.backend
+        body.name,
+        body.scenario,
+        body.description,
+        read_groups=groups,
+        ocr=body.ocr,
+        backend=body.backend,
+        embedder=body.embedder,
     )
-    svc.audit.record(caller.username, "kb.create", body.name, read_groups=groups, backend=kb.backend)
+    svc.audit.record(
+        caller.username, "kb.create", body.name, read_groups=groups, backend=kb.backend, embedder=kb.embedder
+    )
     return _kb_out(next(r for r in svc.ctx.catalog.list() if r["name"] == body.name))
 
 
@@ -81,6 +90,23 @@ def migrate_kb(name: str, body: KbMigrateIn, caller: AdminDep, svc: ServicesDep)
     svc.ctx.backends.get(body.to)  # a backend that cannot work here fails now, by name
     job_id = svc.jobs.submit("migrate_base", kb.id, {"migrate_to": body.to}, caller.id)
     svc.audit.record(caller.username, "kb.migrate", name, source=kb.backend, to=body.to, job_id=job_id)
+    return {"job_id": job_id}
+
+
+@router.post("/kbs/{name}/reembed", status_code=202, tags=["knowledge bases"])
+def reembed_kb(name: str, body: KbReembedIn, caller: AdminDep, svc: ServicesDep) -> dict[str, str]:
+    """Re-embed the base with another model as a job (progress: GET /jobs/{id}); searches use the
+    old vectors until the new ones are complete."""
+    kb = svc.ctx.catalog.get(name)
+    job_id = svc.jobs.submit("reembed_base", kb.id, {"reembed_to": body.embedder}, caller.id)
+    svc.audit.record(
+        caller.username,
+        "kb.reembed",
+        name,
+        source=kb.embedder or kb.embedding_model,
+        to=body.embedder,
+        job_id=job_id,
+    )
     return {"job_id": job_id}
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 Role = Literal["admin", "agent", "employee"]
 Scenario = Literal["employee", "customer_service", "finance", "retail"]
 Backend = Literal["faiss", "postgres", "milvus"]
+EmbedderName = Literal["minilm", "minilm-int8", "multilingual", "embeddinggemma", "e5-small"]
 Name = Field(min_length=1, max_length=64)
 
 
@@ -102,10 +103,19 @@ class KbIn(Strict):
     backend: Backend | None = Field(
         default=None, description="Search backend; default: the server's KB_BACKEND."
     )
+    embedder: EmbedderName | None = Field(
+        default=None,
+        description="Embedding model: minilm (English), minilm-int8, multilingual (Chinese, English "
+        "and across them), e5-small; default: the server's KB_EMBEDDER.",
+    )
 
 
 class KbMigrateIn(Strict):
     to: Backend = Field(description="The backend to re-index the base into.")
+
+
+class KbReembedIn(Strict):
+    embedder: EmbedderName = Field(description="The embedding model to re-embed the base with.")
 
 
 class KbPatch(Strict):
@@ -122,6 +132,11 @@ class KbOut(BaseModel):
     read_groups: list[str]
     ocr: bool
     backend: str
+    embedder: str = Field(description="Embedding model of its vectors (registry name or model name).")
+    dim: int = Field(description="Dimension of its vectors (0 until the first document is indexed).")
+    dense_prior: float | None = Field(
+        description="Dense share of the fusion prior calibrated on its own questions (None: the default)."
+    )
     documents: int
     chunks: int
     created_at: str

@@ -149,8 +149,9 @@ class ApiClient:
         read_groups: list[str] | None = None,
         ocr: bool = True,
         backend: str | None = None,
+        embedder: str | None = None,
     ) -> dict[str, Any]:
-        """``backend`` None: the server's default search backend."""
+        """``backend`` / ``embedder`` None: the server's default search backend / embedding model."""
         body = {
             "name": name,
             "scenario": scenario,
@@ -158,12 +159,17 @@ class ApiClient:
             "read_groups": read_groups or [],
             "ocr": ocr,
             "backend": backend,
+            "embedder": embedder,
         }
         return self.request("POST", "/kbs", json=body)  # type: ignore[no-any-return]
 
     def migrate_kb(self, name: str, to: str) -> str:
         """Start re-indexing a base into another search backend; the job id."""
         return str(self.request("POST", f"/kbs/{name}/migrate", json={"to": to})["job_id"])
+
+    def reembed_kb(self, name: str, embedder: str) -> str:
+        """Start re-embedding a base with another model; the job id."""
+        return str(self.request("POST", f"/kbs/{name}/reembed", json={"embedder": embedder})["job_id"])
 
     def update_kb(self, name: str, **changes: Any) -> dict[str, Any]:
         return self.request("PATCH", f"/kbs/{name}", json=changes)  # type: ignore[no-any-return]

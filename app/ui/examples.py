@@ -3,12 +3,14 @@ copied here so a UI on another host needs no repository files)."""
 
 from __future__ import annotations
 
+from app.ui.i18n import N_, t
+
 SCENARIOS = ("employee", "customer_service", "finance", "retail")
 SCENARIO_LABELS = {
-    "employee": "Employee help desk",
-    "customer_service": "Customer service",
-    "finance": "Finance",
-    "retail": "Retail products",
+    "employee": N_("Employee help desk"),
+    "customer_service": N_("Customer service"),
+    "finance": N_("Finance"),
+    "retail": N_("Retail products"),
 }
 
 # Ordered by how well the bundled 1.5B model answers them on the demo bases (checked with `kb ask`).
@@ -38,6 +40,17 @@ EXAMPLE_QUESTIONS: dict[str, list[str]] = {
     ],
 }
 
+# Bases whose documents are not in the language or domain of their scenario's examples (the demo's
+# Chinese base, samples/chinese/example_questions.json): Chinese questions, and one in English.
+BASE_EXAMPLES: dict[str, list[str]] = {
+    "zh-wiki": [
+        "亚硫酸盐在葡萄酒中的作用是什么？",
+        "芙蓉洞位于什么地方？",
+        "山东女子学院现有几个校区？",
+        "What is the Apgar score for newborns used for?",
+    ],
+}
+
 # Customer messages for the agent desk (answered from the HR/benefits policies).
 EXAMPLE_CUSTOMER_MESSAGES = [
     "Hi, I'm thinking about the Northwind Standard plan. How much would it cost me per paycheck if I add "
@@ -47,6 +60,14 @@ EXAMPLE_CUSTOMER_MESSAGES = [
 ]
 
 
-def example_questions(scenario: str | None) -> list[str]:
-    """Suggestions for ``scenario`` (the employee ones when it is unknown)."""
+def scenario_label(scenario: object) -> str:
+    """A scenario's name in the UI's language (select boxes pass their option)."""
+    return t(SCENARIO_LABELS.get(str(scenario), str(scenario)))
+
+
+def example_questions(scenario: str | None, kb: str | None = None) -> list[str]:
+    """Suggestions for base ``kb`` if it has its own, else for ``scenario`` (the employee ones when
+    it is unknown)."""
+    if kb in BASE_EXAMPLES:
+        return BASE_EXAMPLES[kb]
     return EXAMPLE_QUESTIONS.get(scenario or "employee", EXAMPLE_QUESTIONS["employee"])

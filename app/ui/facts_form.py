@@ -6,6 +6,8 @@ from typing import Any
 
 import streamlit as st
 
+from app.ui.i18n import t
+
 # (fact, label, help); the API validates values (docs/api.md, PATCH /documents/{id}/facts).
 FIELDS: tuple[tuple[str, str, str], ...] = (
     ("company", "Company", "Registrant name as on the cover, e.g. Apple Inc."),
@@ -88,7 +90,7 @@ def facts_editor(doc_id: str, facts: dict[str, Any], sources: dict[str, str]) ->
         edited[key] = column.text_input(
             label, value=as_text(facts.get(key)), key=f"fact_{key}_{doc_id}", help=help_text
         )
-    st.caption("Facts are read at ingest; what you set here is kept when the file is re-ingested.")
-    if st.button("Save facts", key=f"facts_save_{doc_id}"):
+    st.caption(t("Facts are read at ingest; what you set here is kept when the file is re-ingested."))
+    if st.button(t("Save facts"), key=f"facts_save_{doc_id}"):
         return changes(facts, edited)
     return None

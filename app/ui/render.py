@@ -9,19 +9,20 @@ from urllib.parse import quote
 import streamlit as st
 
 from app.ui.client import ApiClient, ApiError
+from app.ui.i18n import N_, t
 from app.ui.session import api_errors
 from app.ui.web_session import FILES_PATH
 
-NOT_COVERED = "Not covered by the knowledge base"
+NOT_COVERED = N_("Not covered by the knowledge base")
 JOB_DONE = frozenset({"succeeded", "partial", "failed", "dead", "cancelled"})
 UNREADABLE = "unreadable"  # the job could not be read (deleted, no longer allowed): stop polling it
 POLL_SECONDS = 1.0
 STAGE_LABELS = {
-    "condensing": "Understanding your follow-up",
-    "searching": "Searching the knowledge base",
-    "reading": "Reading the sources",
-    "writing": "Writing the answer and checking each sentence against the sources",
-    "checking": "Looking for a passage that answers it",
+    "condensing": N_("Understanding your follow-up"),
+    "searching": N_("Searching the knowledge base"),
+    "reading": N_("Reading the sources"),
+    "writing": N_("Writing the answer and checking each sentence against the sources"),
+    "checking": N_("Looking for a passage that answers it"),
 }
 
 
@@ -34,11 +35,13 @@ def location(item: dict[str, Any]) -> str:
     """``p. 3`` / ``§ Benefits > Dental`` / ``""``: where in its document a citation points."""
     parts = []
     if item.get("page"):
-        parts.append(f"p. {item['page']}")
+        parts.append(t("p. {page}", page=item["page"]))
     if item.get("section"):
         parts.append(f"§ {item['section']}")
     if item.get("ocr_confidence") is not None:
-        parts.append(f"OCR text, {float(item['ocr_confidence']):.0%} confidence")
+        parts.append(
+            t("OCR text, {confidence} confidence", confidence=f"{float(item['ocr_confidence']):.0%}")
+        )
     return " · ".join(parts)
 
 
@@ -60,16 +63,16 @@ def citation_label(citation: dict[str, Any]) -> str:
 
 
 def _open_link(item: dict[str, Any]) -> None:
-    what = f"page {item['page']}" if item.get("page") else "the passage"
-    st.markdown(f"[Open the document at {what} ↗]({source_url(item)})")
+    what = t("page {page}", page=item["page"]) if item.get("page") else t("the passage")
+    st.markdown(f"[{t('Open the document at {what}', what=what)} ↗]({source_url(item)})")
 
 
-def render_citations(citations: list[dict[str, Any]], heading: str = "Sources") -> None:
+def render_citations(citations: list[dict[str, Any]], heading: str = N_("Sources")) -> None:
     """Numbered citations, each an expander with the quoted passage and a link that opens the
     original at its page (or passage)."""
     if not citations:
         return
-    st.caption(heading)
+    st.caption(t(heading))
     for citation in citations:
         with st.expander(citation_label(citation)):
             st.caption(escape_md(citation["source"]))
@@ -81,9 +84,9 @@ def render_citations(citations: list[dict[str, Any]], heading: str = "Sources") 
 def render_closest_sources(sources: list[dict[str, Any]]) -> None:
     """The nearest passages (one per document and page), each with its snippet and a link."""
     if not sources:
-        st.caption("No passage in the knowledge base came close.")
+        st.caption(t("No passage in the knowledge base came close."))
         return
-    st.caption("Closest sources found:")
+    st.caption(t("Closest sources found:"))
     for source in sources:
         where = location(source)
         title = source.get("title") or source["source"]
@@ -101,7 +104,10 @@ def render_left_out(sentences: list[str]) -> None:
     if not sentences:
         return
     count = len(sentences)
-    label = f"{count} sentence{'s' if count > 1 else ''} left out: not supported by the sources"
+    if count == 1:
+        label = t("1 sentence left out: not supported by the sources")
+    else:
+        label = t("{count} sentences left out: not supported by the sources", count=count)
     with st.expander(label, icon=":material/visibility_off:"):
         for sentence in sentences:
             st.markdown(f"- ~~{escape_md(sentence)}~~")
@@ -110,13 +116,15 @@ def render_left_out(sentences: list[str]) -> None:
 def render_answer(answer: dict[str, Any]) -> None:
     """A checked answer: the abstention state, a quote, or the checked sentences; then citations."""
     if answer.get("abstained"):
-        reason = answer.get("answer") or "The documents you can read do not answer this."
-        st.warning(f"**{NOT_COVERED}.** {escape_md(reason)}", icon="🔍")
+        reason = answer.get("answer") or t("The documents you can read do not answer this.")
+        st.warning(f"**{t(NOT_COVERED)}.** {escape_md(reason)}", icon="🔍")
         render_closest_sources(answer.get("closest_sources") or [])
     elif answer.get("kind") == "quoted":
         st.info(
-            "Quoted from the source, word for word: the model's own answer could not be verified "
-            "against the documents, but this passage answers the question.",
+            t(
+                "Quoted from the source, word for word: the model's own answer could not be verified "
+                "against the documents, but this passage answers the question."
+            ),
             icon=":material/format_quote:",
         )
         st.markdown(escape_md(answer.get("answer", "")))
@@ -130,23 +138,37 @@ def render_answer(answer: dict[str, Any]) -> None:
     else:
         st.markdown(escape_md(answer.get("answer", "")))
         if answer.get("stopped"):
-            st.caption("Stopped: the answer above is what had been checked when you pressed Stop.")
+            st.caption(t("Stopped: the answer above is what had been checked when you pressed Stop."))
     render_citations(answer.get("citations") or [])
     render_left_out(list(answer.get("unsupported_sentences") or []))
     timings = answer.get("timings") or {}
     if timings.get("total_ms"):
-        st.caption(f"Answered in {timings['total_ms'] / 1000:.1f} s")
+        st.caption(t("Answered in {seconds} s", seconds=f"{timings['total_ms'] / 1000:.1f}"))
 
 
 # ---------------------------------------------------------------------- ingestion jobs
 def job_label(job: dict[str, Any]) -> str:
-    return (
-        f"{job['kb']} · job {job['id'][:8]} · {job['status']} · "
-        f"{job['processed_files']}/{job['total_files']} files"
+    return t(
+        "{kb} · job {id} · {status} · {done}/{total} files",
+        kb=job["kb"],
+        id=job["id"][:8],
+        status=t(job["status"]),
+        done=job["processed_files"],
+        total=job["total_files"],
     )
 
 
-_STEP_NAMES = {"ocr": "OCR of page", "figures": "OCR of figure", "slides": "slide"}
+_STEP_NAMES = {"ocr": N_("OCR of page"), "figures": N_("OCR of figure"), "slides": N_("slide")}
+# Job states as the API names them, for the catalog.
+_STATES = (
+    N_("queued"),
+    N_("running"),
+    N_("succeeded"),
+    N_("partial"),
+    N_("failed"),
+    N_("dead"),
+    N_("cancelled"),
+)
 
 
 def step_label(current: dict[str, Any]) -> str:
@@ -154,7 +176,14 @@ def step_label(current: dict[str, Any]) -> str:
     total = int(current.get("total") or 0)
     done = min(int(current.get("done") or 0) + 1, total)
     step = str(current.get("step", ""))
-    return f"{current.get('source', '')}: {_STEP_NAMES.get(step, step)} {done} of {total}"
+    what = t(_STEP_NAMES[step]) if step in _STEP_NAMES else step
+    return t(
+        "{source}: {step} {done} of {total}",
+        source=current.get("source", ""),
+        step=what,
+        done=done,
+        total=total,
+    )
 
 
 def render_job(job: dict[str, Any]) -> None:
@@ -167,18 +196,17 @@ def render_job(job: dict[str, Any]) -> None:
     if current and not done and current.get("total"):
         inner = min(int(current.get("done") or 0) / int(current["total"]), 1.0)
         st.progress(inner, text=escape_md(step_label(current)))
-    counts = (
-        f"added {job['added']} · updated {job['updated']} · unchanged {job['unchanged']} · "
-        f"failed {job['failed']} · chunks {job['chunks']}"
+    counts = t(
+        "added {added} · updated {updated} · unchanged {unchanged} · failed {failed} · chunks {chunks}",
+        **{k: job[k] for k in ("added", "updated", "unchanged", "failed", "chunks")},
     )
+    status = t(job["status"])
     if job["status"] == "succeeded":
-        st.success(f"Finished: {counts}")
+        st.success(t("Finished: {counts}", counts=counts))
     elif job["status"] in ("partial", "failed", "dead", "cancelled"):
-        st.error(
-            f"{job['status'].capitalize()}: {counts}" + (f" — {job['error']}" if job.get("error") else "")
-        )
+        st.error(f"{status.capitalize()}: {counts}" + (f" — {job['error']}" if job.get("error") else ""))
     else:
-        st.caption(f"{job['status'].capitalize()}… {counts}")
+        st.caption(f"{status.capitalize()}… {counts}")
     results = job.get("results") or []
     if results:
         st.dataframe(

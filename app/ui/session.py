@@ -12,6 +12,7 @@ import streamlit as st
 
 from app.ui.client import ApiClient, ApiError, ApiUnreachable
 from app.ui.config import api_url
+from app.ui.i18n import t
 from app.ui.web_session import COOKIE, clear_cookie_script, issue_code, store_cookie_script
 
 TOKEN, USER, FLASH = "auth_token", "auth_user", "flash_messages"
@@ -70,13 +71,13 @@ def sign_out() -> None:
     forget_login()
     st.session_state[SIGNED_OUT] = True
     st.session_state[COOKIE_SCRIPT] = clear_cookie_script()
-    flash("Signed out.", "info")
+    flash(t("Signed out."), "info")
 
 
 def _session_ended(detail: str) -> None:
     forget_login()
     st.session_state[COOKIE_SCRIPT] = clear_cookie_script()
-    flash(f"Your session ended ({detail}). Please sign in again.", "warning")
+    flash(t("Your session ended ({detail}). Please sign in again.", detail=detail), "warning")
 
 
 def cookie_token() -> str | None:
@@ -123,10 +124,16 @@ def require_role(*roles: str) -> dict[str, Any]:
     """The signed-in user if their role is one of ``roles``; otherwise stop the page with a message."""
     user = st.session_state.get(USER)
     if not user:
-        st.warning("Please sign in.")
+        st.warning(t("Please sign in."))
         st.stop()
     if roles and user["role"] not in roles:
-        st.error(f"This page needs the {' or '.join(roles)} role; you are signed in as {user['role']}.")
+        st.error(
+            t(
+                "This page needs the {roles} role; you are signed in as {role}.",
+                roles=" / ".join(roles),
+                role=user["role"],
+            )
+        )
         st.stop()
     return user  # type: ignore[no-any-return]
 
@@ -141,5 +148,5 @@ def api_errors(action: str = "") -> Iterator[None]:
         if exc.status == 401 and st.session_state.get(TOKEN):
             _session_ended(exc.detail)
             st.rerun()
-        prefix = f"{action} failed: " if action else ""
+        prefix = t("{action} failed: ", action=action) if action else ""
         st.error(prefix + exc.detail, icon="⚠️")

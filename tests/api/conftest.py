@@ -74,7 +74,7 @@ def api_settings(data_dir: Path, database_url: str) -> Settings:
 def api(tmp_path: Path, database_url: str) -> Iterator[Api]:
     settings = api_settings(tmp_path / "data", database_url)
     ctx = AppContext(settings)
-    ctx.__dict__["embedder"] = HashingEmbedder()
+    ctx.use_embedder(HashingEmbedder())
     app = create_app(settings, ctx, run_jobs=False)
     with TestClient(app) as client:
         yield Api(client, app.state.services)

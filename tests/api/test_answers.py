@@ -138,7 +138,7 @@ def test_stop_cancels_the_answer_on_the_server(tmp_path: Path) -> None:
     """Closing the event stream (the UI's Stop button) stops the model at its next token."""
     settings = api_settings(tmp_path / "data", f"sqlite:///{tmp_path / 'kb.sqlite3'}")
     ctx = AppContext(settings)
-    ctx.__dict__["embedder"] = HashingEmbedder()
+    ctx.use_embedder(HashingEmbedder())
     app = create_app(settings, ctx, run_jobs=False)
     with TestClient(app) as client:
         api = Api(client, app.state.services)

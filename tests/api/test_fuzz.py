@@ -24,7 +24,7 @@ def fuzz_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
     tmp: Path = tmp_path_factory.mktemp("fuzz")
     cfg = api_settings(tmp / "data", f"sqlite:///{tmp / 'kb.sqlite3'}")
     ctx = AppContext(cfg)
-    ctx.__dict__["embedder"] = HashingEmbedder()
+    ctx.use_embedder(HashingEmbedder())
     app = create_app(cfg, ctx, run_jobs=False)
     with TestClient(app) as client:
         api = Api(client, app.state.services)

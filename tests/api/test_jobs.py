@@ -127,7 +127,7 @@ def test_api_restart_leaves_a_running_job_to_its_lease(api: Api, tmp_path: Path,
         update={"job_lease_seconds": 1.0}
     )
     ctx = AppContext(settings)
-    ctx.__dict__["embedder"] = HashingEmbedder()
+    ctx.use_embedder(HashingEmbedder())
     with TestClient(create_app(settings, ctx)) as client:
         deadline = time.monotonic() + 60
         while (job := client.get(f"/jobs/{job_id}", headers=admin).json())["status"] != "succeeded":
@@ -140,7 +140,7 @@ def test_api_restart_leaves_a_running_job_to_its_lease(api: Api, tmp_path: Path,
 def test_background_runner_thread_finishes_jobs(tmp_path: Path) -> None:
     settings = api_settings(tmp_path / "data", f"sqlite:///{tmp_path / 'kb.sqlite3'}")
     ctx = AppContext(settings)
-    ctx.__dict__["embedder"] = HashingEmbedder()
+    ctx.use_embedder(HashingEmbedder())
     with TestClient(create_app(settings, ctx)) as client:
         api = Api(client, client.app.state.services)  # type: ignore[attr-defined]
         admin = _kb(api)

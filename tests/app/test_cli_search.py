@@ -87,7 +87,15 @@ def test_search_and_eval(tmp_path: Path) -> None:
         data, "eval", "retrieval", "--kb", "shop", "--queries", str(queries), "--qrels", str(qrels),
         "--unit", "doc", "--variant", "hybrid",
     ).stdout  # fmt: skip
-    assert "dense weight per query" in text and "KB_DENSE_WEIGHT=" in text
+    assert "dense weight per query" in text and "--calibrate records it" in text
+    calibrated = run_kb(
+        data, "eval", "retrieval", "--kb", "shop", "--queries", str(queries), "--qrels", str(qrels),
+        "--unit", "doc", "--variant", "hybrid", "--calibrate", "--json",
+    )  # fmt: skip
+    recorded = json.loads(calibrated.stdout)["fusion"]
+    assert recorded["recorded"] and "recorded with shop" in calibrated.stderr
+    bases = json.loads(run_kb(data, "bases", "list", "--json").stdout)
+    assert next(b for b in bases if b["name"] == "shop")["dense_prior"] == recorded["best_prior"]
     bad = run_kb(
         data,
         "eval",

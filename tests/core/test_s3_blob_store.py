@@ -109,7 +109,7 @@ def test_upload_is_read_by_the_worker_from_the_bucket(
         reranker="none",
     )
     ctx = AppContext(settings)
-    ctx.__dict__["embedder"] = HashingEmbedder()
+    ctx.use_embedder(HashingEmbedder())
     ctx.blobs.client.create_bucket(Bucket="kb-uploads")  # type: ignore[attr-defined]
     with TestClient(create_app(settings, ctx, run_jobs=False)) as client:
         api = Api(client, client.app.state.services)  # type: ignore[attr-defined]

@@ -75,7 +75,7 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     # The hashing embedder's cosines are low; evidence gating is tested with real models elsewhere.
     settings = Settings(data_dir=data, llm_backend="echo", reranker="none", answer_min_evidence=0.0)
     ctx = AppContext(settings)
-    ctx.__dict__["embedder"] = HashingEmbedder()
+    ctx.use_embedder(HashingEmbedder())
     app = create_app(settings, context=ctx)
     accounts = Accounts(ctx.db)
     for group in sorted({g for _, groups in USERS.values() for g in groups}):

@@ -5,19 +5,20 @@ from typing import Any
 
 import streamlit as st
 
+from app.ui.i18n import t
 from app.ui.session import api_errors, client, require_role
 
 require_role("admin")
-st.title("Audit log")
+st.title(t("Audit log"))
 action = st.text_input(
-    "Only this action (e.g. auth.login, document.upload, access.denied)", key="audit_action"
+    t("Only this action (e.g. auth.login, document.upload, access.denied)"), key="audit_action"
 )
-limit = st.number_input("Events", min_value=10, max_value=1000, value=200, step=50, key="audit_limit")
+limit = st.number_input(t("Events"), min_value=10, max_value=1000, value=200, step=50, key="audit_limit")
 events: list[dict[str, Any]] = []
-with api_errors("Loading the audit log"):
+with api_errors(t("Loading the audit log")):
     events = client().audit(int(limit), action.strip() or None)
 if not events:
-    st.info("No events match.")
+    st.info(t("No events match."))
 else:
     st.dataframe(
         [

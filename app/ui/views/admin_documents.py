@@ -6,22 +6,24 @@ from typing import Any
 import streamlit as st
 
 from app.ui.facts_form import facts_editor, summary
+from app.ui.i18n import t
 from app.ui.render import job_monitor
 from app.ui.session import api_errors, client, flash, require_role
 from app.ui.uploads import TRACKED_JOBS, track_job
 
 require_role("admin")
 api = client()
-st.title("Documents")
+st.title(t("Documents"))
 
 kbs: list[dict[str, Any]] = []
 group_names: list[str] = []
-with api_errors("Loading knowledge bases"):
+with api_errors(t("Loading knowledge bases")):
     kbs = api.kbs()
     group_names = [g["name"] for g in api.groups() if g["name"] != "everyone"]
 if not kbs:
-    st.info("Create a knowledge base first (Admin · Knowledge bases).")
+    st.info(t("Create a knowledge base first (Admin · Knowledge bases)."))
     st.stop()
+
 
 def _haystack(doc: dict[str, Any]) -> str:
     """What the search box matches against, lower-cased."""
@@ -29,20 +31,26 @@ def _haystack(doc: dict[str, Any]) -> str:
     return " ".join([*fields, *doc["access_groups"], *doc["tags"]]).lower()
 
 
-kb_name = st.selectbox("Knowledge base", [kb["name"] for kb in kbs], key="docs_kb")
+kb_name = st.selectbox(t("Knowledge base"), [kb["name"] for kb in kbs], key="docs_kb")
 docs: list[dict[str, Any]] = []
-with api_errors("Loading documents"):
+with api_errors(t("Loading documents")):
     docs = api.documents(kb_name)
 
 if not docs:
-    st.info("No documents in this knowledge base yet: upload some on the Upload page.")
+    st.info(t("No documents in this knowledge base yet: upload some on the Upload page."))
 else:
-    needle = st.text_input(
-        "Search documents", key="docs_search", placeholder="Title, file name, status, group or error…"
-    ).strip().lower()
+    needle = (
+        st.text_input(
+            t("Search documents"),
+            key="docs_search",
+            placeholder=t("Title, file name, status, group or error…"),
+        )
+        .strip()
+        .lower()
+    )
     if needle:
         docs = [d for d in docs if needle in _haystack(d)]
-        st.caption(f"{len(docs)} matching document{'s' if len(docs) != 1 else ''}")
+        st.caption(t("{count} matching document(s)", count=len(docs)))
 if docs:
     st.dataframe(
         [
@@ -69,53 +77,53 @@ if docs:
         if d["error"]:
             st.error(f"{d['source']} ({d['status']}): {d['error']}")
 
-    st.subheader("Manage a document")
+    st.subheader(t("Manage a document"))
     by_id = {d["id"]: d for d in docs}
     doc_id = st.selectbox(
-        "Document",
+        t("Document"),
         list(by_id),
         format_func=lambda i: f"{by_id[i]['title']} — {by_id[i]['source']}",
         key="docs_pick",
     )
     doc = by_id[doc_id]
     groups = st.multiselect(
-        "Only these groups may read it (empty: everyone who can read the base)",
+        t("Only these groups may read it (empty: everyone who can read the base)"),
         sorted(set(group_names) | set(doc["access_groups"])),
         default=doc["access_groups"],
         key=f"doc_groups_{doc_id}",
     )
     save, reingest, delete = st.columns(3)
-    if save.button("Save groups", key="doc_save", use_container_width=True):
-        with api_errors("Saving groups"):
+    if save.button(t("Save groups"), key="doc_save", use_container_width=True):
+        with api_errors(t("Saving groups")):
             api.update_document(doc_id, groups)
-            flash(f"Saved the groups of {doc['source']}.")
+            flash(t("Saved the groups of {source}.", source=doc["source"]))
             st.rerun()
-    if reingest.button("Re-ingest", key="doc_reingest", use_container_width=True):
-        with api_errors("Re-ingest"):
+    if reingest.button(t("Re-ingest"), key="doc_reingest", use_container_width=True):
+        with api_errors(t("Re-ingest")):
             track_job(api.reingest(doc_id))
             st.rerun()
     confirm = delete.checkbox("Confirm delete", key=f"doc_delete_confirm_{doc_id}")
-    if delete.button("Delete", key="doc_delete", disabled=not confirm, use_container_width=True):
-        with api_errors("Deleting"):
+    if delete.button(t("Delete"), key="doc_delete", disabled=not confirm, use_container_width=True):
+        with api_errors(t("Deleting")):
             api.delete_document(doc_id)
-            flash(f"Deleted {doc['source']}.")
+            flash(t("Deleted {source}.", source=doc["source"]))
             st.rerun()
 
-    with st.expander("Facts: company, period, product (used to route questions)", expanded=False):
+    with st.expander(t("Facts: company, period, product (used to route questions)"), expanded=False):
         current: dict[str, Any] = {"facts": {}, "sources": {}}
-        with api_errors("Loading facts"):
+        with api_errors(t("Loading facts")):
             current = api.document_facts(doc_id)
         edits = facts_editor(doc_id, current["facts"], current["sources"])
         if edits is not None:
             if not edits:
-                st.info("Nothing changed.")
+                st.info(t("Nothing changed."))
             else:
-                with api_errors("Saving facts"):
+                with api_errors(t("Saving facts")):
                     api.update_document_facts(doc_id, edits)
-                    flash(f"Saved the facts of {doc['source']}.")
+                    flash(t("Saved the facts of {source}.", source=doc["source"]))
                     st.rerun()
 
-st.subheader("Ingestion jobs")
+st.subheader(t("Ingestion jobs"))
 job_monitor(client, TRACKED_JOBS)
 if not st.session_state.get(TRACKED_JOBS):
-    st.caption("Jobs you start here or on the Upload page appear here.")
+    st.caption(t("Jobs you start here or on the Upload page appear here."))

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app.ui.i18n import t
 from app.ui.session import api_errors, client, require_role
 
 RESULT = "eval_result"
@@ -19,24 +20,24 @@ FORMATS = {
 
 require_role("admin")
 api = client()
-st.title("Evaluation")
+st.title(t("Evaluation"))
 
 kbs: list[dict[str, Any]] = []
-with api_errors("Loading knowledge bases"):
+with api_errors(t("Loading knowledge bases")):
     kbs = api.kbs()
 if not kbs:
-    st.info("Create a knowledge base and upload documents first.")
+    st.info(t("Create a knowledge base and upload documents first."))
     st.stop()
 
-kb_name = st.selectbox("Knowledge base", [kb["name"] for kb in kbs], key="eval_kb")
-kind = st.radio("Evaluate", list(FORMATS), key="eval_kind", horizontal=True, format_func=str.capitalize)
+kb_name = st.selectbox(t("Knowledge base"), [kb["name"] for kb in kbs], key="eval_kb")
+kind = st.radio(t("Evaluate"), list(FORMATS), key="eval_kind", horizontal=True, format_func=str.capitalize)
 st.caption(f"One JSON object per line: `{FORMATS[kind]}`")
-limit = st.number_input("Questions (at most)", min_value=1, max_value=50, value=10, key="eval_limit")
-qa_file = st.file_uploader("Q&A file (JSONL)", type=["jsonl", "json", "txt"], key="eval_file")
-if st.button("Run evaluation", type="primary", disabled=qa_file is None, key="eval_run") and qa_file:
+limit = st.number_input(t("Questions (at most)"), min_value=1, max_value=50, value=10, key="eval_limit")
+qa_file = st.file_uploader(t("Q&A file (JSONL)"), type=["jsonl", "json", "txt"], key="eval_file")
+if st.button(t("Run evaluation"), type="primary", disabled=qa_file is None, key="eval_run") and qa_file:
     with (
-        st.spinner("Asking the questions… (a local model takes a few seconds per question)"),
-        api_errors("Evaluation"),
+        st.spinner(t("Asking the questions… (a local model takes a few seconds per question)")),
+        api_errors(t("Evaluation")),
     ):
         st.session_state[RESULT] = api.evaluate(kb_name, qa_file.name, qa_file.getvalue(), kind, int(limit))
 
@@ -58,14 +59,14 @@ if result:
     }
     others = {k: v for k, v in summary.items() if k not in rates}
     if rates:
-        st.caption("Rates and scores (0 = none, 1 = all)")
+        st.caption(t("Rates and scores (0 = none, 1 = all)"))
         chart = pd.DataFrame({"value": list(rates.values())}, index=list(rates))
-        st.bar_chart(chart, horizontal=True, y_label="", x_label="share (0-1)")
+        st.bar_chart(chart, horizontal=True, y_label="", x_label=t("share (0-1)"))
     if others:
         columns = st.columns(min(len(others), 4))
         for i, (name, value) in enumerate(others.items()):
             columns[i % len(columns)].metric(name.replace("_", " "), "–" if value is None else value)
-    st.subheader("Per question")
+    st.subheader(t("Per question"))
     st.dataframe(
         [{k: cell(v) for k, v in row.items()} for row in result["per_question"]],
         hide_index=True,

@@ -4,18 +4,19 @@ from typing import Any
 
 import streamlit as st
 
+from app.ui.i18n import t
 from app.ui.render import escape_md, location
 from app.ui.session import api_errors, client, require_role
 
 require_role("admin")
 api = client()
-st.title("Feedback")
+st.title(t("Feedback"))
 
 items: list[dict[str, Any]] = []
-with api_errors("Loading feedback"):
+with api_errors(t("Loading feedback")):
     items = api.feedback(limit=200)
 if not items:
-    st.info("No feedback yet. Users rate answers with 👍 / 👎 on the Chat page.")
+    st.info(t("No feedback yet. Users rate answers with 👍 / 👎 on the Chat page."))
     st.stop()
 
 ups = sum(1 for f in items if f["rating"] == "up")
@@ -47,7 +48,7 @@ for f in shown[:50]:
     with st.expander(escape_md(f"{icon} {f['username']}: {f['question'][:100]}")):
         if f["comment"]:
             st.info(escape_md(f["comment"]))
-        st.markdown("**Answer**")
+        st.markdown(t("**Answer**"))
         st.markdown(escape_md(f["answer"]))
         for c in f.get("citations") or []:
             where = location(c)

@@ -7,7 +7,8 @@ from typing import Any
 import streamlit as st
 
 from app.ui.client import ApiError
-from app.ui.examples import SCENARIO_LABELS, SCENARIOS, example_questions
+from app.ui.examples import SCENARIOS, example_questions, scenario_label
+from app.ui.i18n import N_, t
 from app.ui.render import STAGE_LABELS, escape_md, render_answer
 from app.ui.session import api_errors, client, require_role
 
@@ -18,11 +19,11 @@ PARTIAL = "chat_partial"
 require_role()
 api = client()
 kbs: list[dict[str, Any]] = []
-with api_errors("Loading knowledge bases"):
+with api_errors(t("Loading knowledge bases")):
     kbs = api.kbs()
 if not kbs:
-    st.title("Chat")
-    st.info("You cannot read any knowledge base yet. Ask an admin to give one of your groups access.")
+    st.title(t("Chat"))
+    st.info(t("You cannot read any knowledge base yet. Ask an admin to give one of your groups access."))
     st.stop()
 by_name = {kb["name"]: kb for kb in kbs}
 
@@ -61,7 +62,7 @@ def load_conversation(conversation_id: str) -> None:
     try:
         conversation = client().conversation(conversation_id)
     except ApiError as exc:
-        st.session_state["chat_error"] = f"Could not open that conversation: {exc.detail}"
+        st.session_state["chat_error"] = t("Could not open that conversation: {detail}", detail=exc.detail)
         return
     st.session_state[TURNS] = turns_from(conversation)
     st.session_state[CONVERSATION] = conversation["id"]
@@ -85,7 +86,7 @@ def delete_conversation(conversation_id: str) -> None:
     try:
         client().delete_conversation(conversation_id)
     except ApiError as exc:
-        st.session_state["chat_error"] = f"Could not delete that conversation: {exc.detail}"
+        st.session_state["chat_error"] = t("Could not delete that conversation: {detail}", detail=exc.detail)
         return
     if st.session_state.get(CONVERSATION) == conversation_id:
         new_conversation()
@@ -99,22 +100,22 @@ def stopped_turn() -> None:
                   "citations": list(partial["citations"].values())}  # fmt: skip
         st.session_state[TURNS].append({"question": partial["question"], "answer": answer})
     elif partial:
-        st.session_state["chat_error"] = "Stopped before any checked sentence was ready."
+        st.session_state["chat_error"] = t("Stopped before any checked sentence was ready.")
 
 
 with st.sidebar:
-    st.selectbox("Knowledge base", list(by_name), key=KB, on_change=kb_changed)
-    st.selectbox("Scenario", SCENARIOS, key=SCENARIO, format_func=lambda s: SCENARIO_LABELS.get(s, s))
-    st.button("New conversation", on_click=new_conversation, icon=":material/add_comment:", key="chat_new")
-    st.subheader("History")
-    with api_errors("Loading your conversations"):
+    st.selectbox(t("Knowledge base"), list(by_name), key=KB, on_change=kb_changed)
+    st.selectbox(t("Scenario"), SCENARIOS, key=SCENARIO, format_func=scenario_label)
+    st.button(t("New conversation"), on_click=new_conversation, icon=":material/add_comment:", key="chat_new")
+    st.subheader(t("History"))
+    with api_errors(t("Loading your conversations")):
         conversations = api.conversations()
         if not conversations:
-            st.caption("Your conversations will appear here.")
+            st.caption(t("Your conversations will appear here."))
         for conv in conversations[:30]:
             pick, remove = st.columns([6, 1], vertical_alignment="center")
             pick.button(
-                conv["title"] or "(untitled)",
+                conv["title"] or t("(untitled)"),
                 key=f"conv_{conv['id']}",
                 on_click=load_conversation,
                 args=(conv["id"],),
@@ -125,7 +126,7 @@ with st.sidebar:
                 "",
                 key=f"conv_delete_{conv['id']}",
                 icon=":material/delete:",
-                help="Delete this conversation",
+                help=t("Delete this conversation"),
                 on_click=delete_conversation,
                 args=(conv["id"],),
             )
@@ -134,8 +135,9 @@ with st.sidebar:
 
 stopped_turn()
 kb = by_name[st.session_state[KB]]
-st.title("Chat")
-st.caption(escape_md(f"{kb['name']}: {kb.get('description') or ''} ({kb['documents']} documents)"))
+st.title(t("Chat"))
+count = t("{count} documents", count=kb["documents"])
+st.caption(escape_md(f"{kb['name']}: {kb.get('description') or ''} ({count})"))
 if error := st.session_state.pop("chat_error", None):
     st.error(error)
 
@@ -147,17 +149,17 @@ def render_feedback(answer: dict[str, Any]) -> None:
         return
     sent: dict[str, str] = st.session_state.setdefault("feedback_sent", {})
     if message_id in sent:
-        st.caption(f"Thanks for your feedback {'👍' if sent[message_id] == 'up' else '👎'}")
+        st.caption(t("Thanks for your feedback") + f" {'👍' if sent[message_id] == 'up' else '👎'}")
         return
     rating = st.feedback("thumbs", key=f"fb_{message_id}")
     if rating is None:
         return
     comment = st.text_input(
-        "Comment (optional)", key=f"fb_comment_{message_id}", placeholder="What was helpful or wrong?"
+        t("Comment (optional)"), key=f"fb_comment_{message_id}", placeholder=t("What was helpful or wrong?")
     )
-    if st.button("Send feedback", key=f"fb_send_{message_id}"):
+    if st.button(t("Send feedback"), key=f"fb_send_{message_id}"):
         value = "up" if rating == 1 else "down"
-        with api_errors("Sending feedback"):
+        with api_errors(t("Sending feedback")):
             api.send_feedback(message_id, value, comment)
             sent[message_id] = value
             st.rerun()
@@ -170,10 +172,10 @@ for turn in st.session_state[TURNS]:
         render_answer(turn["answer"])
         render_feedback(turn["answer"])
 
-question = st.chat_input("Ask a question about the knowledge base…")
+question = st.chat_input(t("Ask a question about the knowledge base…"))
 if not st.session_state[TURNS]:
-    st.caption("Try one of these:")
-    for i, example in enumerate(example_questions(st.session_state[SCENARIO])):
+    st.caption(t("Try one of these:"))
+    for i, example in enumerate(example_questions(st.session_state[SCENARIO], kb["name"])):
         if st.button(example, key=f"example_{i}", icon=":material/lightbulb:"):
             question = example
 
@@ -187,12 +189,12 @@ def ask(question: str) -> None:
     with st.chat_message("assistant"):
         status = st.empty()
         body = st.empty()
-        st.button("Stop", key="chat_stop", icon=":material/stop_circle:", help="Stop this answer")
-        status.caption("Searching the knowledge base…")
+        st.button(t("Stop"), key="chat_stop", icon=":material/stop_circle:", help=t("Stop this answer"))
+        status.caption(t("Searching the knowledge base…"))
         partial: dict[str, Any] = {"question": question, "text": "", "citations": {}}
         st.session_state[PARTIAL] = partial
         answer = None
-        with api_errors("Answering"):
+        with api_errors(t("Answering")):
             events = api.chat_stream(
                 question,
                 [kb["name"]],
@@ -202,7 +204,7 @@ def ask(question: str) -> None:
             try:
                 for event, data in events:
                     if event == "progress":
-                        label = STAGE_LABELS.get(data.get("stage", ""), "Working")
+                        label = t(STAGE_LABELS.get(data.get("stage", ""), N_("Working")))
                         status.caption(f"{label}… {data.get('elapsed_ms', 0) / 1000:.0f} s")
                     elif event == "queued":  # every answer slot is busy: show the place in line
                         status.caption(f"Waiting for a free answer slot: {data.get('position')} in line")
