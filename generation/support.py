@@ -310,6 +310,17 @@ class SupportChecker:
         if wrong:
             first = CITE.sub("", sentence[wrong[0][0] : wrong[0][1]]).strip(" .")
             return False, f"{first!r} is not in the cited sources", None
+        same_chinese = language_of(sentence) == "zh" and language_of(joined) == "zh"
+        if same_chinese:
+            # What a Chinese answer adds to the question is its claim: "芙蓉洞位于中国云南省" shares
+            # 芙蓉洞, 位于 and 中国 with a passage that places it in 重庆, so most of the words it
+            # adds must be in the cited passages, not just most of all its words.
+            added = content_terms(CITE.sub(" ", sentence)) - evidence.asked
+            body = compact(joined)
+            found = [t for t in added if compact(t) in body]
+            if added and len(found) < self.config.min_overlap * len(added):
+                missing = "、".join(sorted(t for t in added if t not in found))
+                return False, f"{missing} is not in the cited sources", None
         overlap = evidence.local_overlap(sentence, cited, self.config.window)
         similarity = None
         if vector is not None:
@@ -320,7 +331,6 @@ class SupportChecker:
         # close to "芙蓉洞位于重庆武隆" as a true paraphrase: Chinese from Chinese passages is checked by
         # its key terms alone. Across languages (a Chinese answer from English sources, or the other
         # way) the embedding has to decide.
-        same_chinese = language_of(sentence) == "zh" and language_of(joined) == "zh"
         if not same_chinese and similarity is not None and similarity >= (self.config.min_similarity or 1.0):
             return True, "", similarity
         why = f"only {overlap:.0%} of its key terms appear together in the cited sources"
@@ -356,7 +366,8 @@ class SupportChecker:
                     return SentenceCheck(with_citations(sentence, extra), tuple(cited + extra), True)
             return SentenceCheck(sentence, tuple(cited), ok, why, similarity)
         best = self._attribute(sentence, evidence, vector)
-        if best:
+        # the source it is given must pass the cited-sentence rules too (in Chinese: what it adds)
+        if best and self.supports(sentence, [best], evidence, vector)[0]:
             return SentenceCheck(with_citations(sentence, [best]), (best,), True)
         return SentenceCheck(sentence, (), False, "no citation, and no source clearly supports it")
 

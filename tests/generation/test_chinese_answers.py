@@ -151,3 +151,9 @@ def test_a_chinese_paraphrase_with_other_names_is_not_supported() -> None:
     evidence = checker.evidence([cave], "芙蓉洞位于什么地方？")
     assert not checker.check("芙蓉洞位于中国云南省昆明市[1]。", evidence).supported
     assert checker.check("芙蓉洞在重庆武隆县的芙蓉江畔[1]。", evidence).supported
+    # most of its words are the passage's (芙蓉洞, 位于, 中国: a 4A site "in China"), but what it adds
+    # to the question, the place, is not (seen in CI's browser walk)
+    cave = hit(1, "芙蓉洞\n芙蓉洞位于重庆武隆县江口镇的芙蓉江畔。2002年被列为中国国家4A级旅游景区。")
+    evidence = checker.evidence([cave], "芙蓉洞位于什么地方？")
+    wrong = checker.check("芙蓉洞位于中国云南省[1]。", evidence)
+    assert not wrong.supported and "云南" in wrong.reason
