@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -107,7 +108,7 @@ class Servers:
             raise RuntimeError("redis-server did not come back after the restart")
 
 
-class Engine:
+class Engine(ABC):
     """Starts an engine's workers, enqueues trial jobs, and reads what the engine did with them."""
 
     name = ""
@@ -167,26 +168,29 @@ class Engine:
             f"pid {pid} (parent {parent}) belongs to none of the trial workers {[p.pid for p in self.workers]}"
         )
 
-    def enqueue(self, run: str, key: str, work_s: float = SMALL_S, fail: bool = False) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def enqueue(self, run: str, key: str, work_s: float = SMALL_S, fail: bool = False) -> None: ...
 
+    @abstractmethod
     def restart_broker(self) -> str:
         """Restart the server that holds the queue; returns its name."""
-        raise NotImplementedError
+        ...
 
-    def ready(self) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def ready(self) -> int: ...
 
-    def reset(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def reset(self) -> None: ...
 
+    @abstractmethod
     def dead_letter(self, run: str, key: str) -> str:
         """Where a job that used up its retries ends up, as an admin would find it."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def admin_retry(self, run: str, key: str) -> bool:
         """Put a finally failed job back in the queue; False when the engine kept nothing to retry."""
-        raise NotImplementedError
+        ...
 
 
 class Procrastinate(Engine):
