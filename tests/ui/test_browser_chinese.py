@@ -7,15 +7,12 @@ test-artifacts/chinese/."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port, stop, wait_until_up
+from tests.ui.demo_site import api_and_ui, demo_env, kb
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
@@ -31,55 +28,17 @@ pytestmark = [
 ]
 
 
-def _kb(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The demo's Chinese base, demo users, the API and the UI; yields the UI's URL."""
-    from generation.backends.base import ModelNotAvailableError
-    from generation.bundled import ensure_model
-
     data = tmp_path_factory.mktemp("zh") / "data"
-    try:
-        model = ensure_model("default", data / "models")
-    except ModelNotAvailableError as exc:
-        pytest.skip(f"the default 1.5B model is not installed (scripts/bootstrap.sh … default): {exc}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-    env.update(KB_DATA_DIR=str(data), KB_ENVIRONMENT="development", KB_RERANKER="none",
-               KB_LLM_MODEL_PATH=str(model))  # fmt: skip
-    _kb(env, "users", "demo")
-    _kb(env, "bases", "create", "zh-wiki", "--embedder", "multilingual", "--read-group", "everyone",
+    env = demo_env(data)
+    kb(env, "users", "demo")
+    kb(env, "bases", "create", "zh-wiki", "--embedder", "multilingual", "--read-group", "everyone",
         "--exist-ok", "--description", "中文百科（CMRC 2018，CC BY-SA 4.0）")  # fmt: skip
-    _kb(env, "ingest", str(REPO / "samples" / "chinese" / "wiki"), "--kb", "zh-wiki")
-    api_port, ui_port = free_port(), free_port()
-    api_url, ui_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}"
-    logs = data / "logs"
-    logs.mkdir(exist_ok=True)
-    with open(logs / "api.log", "w") as api_log, open(logs / "ui.log", "w") as ui_log:
-        api = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(api_port)],
-                               env=env, cwd=REPO, stdout=api_log, stderr=subprocess.STDOUT)  # fmt: skip
-        ui = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "ui", "--port", str(ui_port), "--api-url", api_url],
-            env=env, cwd=REPO, stdout=ui_log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            wait_until_up(f"{api_url}/health", api, logs / "api.log")
-            wait_until_up(f"{ui_url}/_stcore/health", ui, logs / "ui.log", seconds=90)
-            yield ui_url
-        finally:
-            stop(ui)
-            stop(api)
+    kb(env, "ingest", str(REPO / "samples" / "chinese" / "wiki"), "--kb", "zh-wiki")
+    with api_and_ui(env, data) as ui_url:
+        yield ui_url
 
 
 def _sign_in(page, username: str, labels: tuple[str, str, str, str]) -> None:  # type: ignore[no-untyped-def]
