@@ -14,6 +14,8 @@ The answering path calls it before retrieval::
 * A named period ("Q3 FY23", "fiscal 2022", "third quarter of 2023", "2023年第三季度"), "the latest
   10-Q"/"last quarter" (the newest period among the matching documents) or a named form boosts the
   matching documents' hits (``boosts``: document id → score factor); ``rank`` applies them.
+* Table passages whose row labels the question names ("gross margin", "iPhone") are lifted to the
+  front of the hits (``retrieval.table_rows``), so a figure reaches the reader ahead of prose about it.
 * ``missing_entity`` is set when every readable document carries a company fact, none matches,
   and the question names an organisation found nowhere in the readable documents.
 Only documents the principal may read are considered, so routing never reveals others exist.
@@ -32,6 +34,7 @@ from core.types import Hit, Principal
 from retrieval.fact_source import DocFacts, FactSource
 from retrieval.filters import SearchFilters
 from retrieval.question_facts import PeriodAsk, forms_in, org_mentions, periods_in, quarter_only, wants_latest
+from retrieval.table_rows import POOL, lift_table_rows, question_terms
 
 PERIOD_BOOST = 1.0  # a hit from a document of the named period scores (1 + this) times its score
 FORM_BOOST = 0.25
@@ -71,21 +74,25 @@ class Route:
     companies: tuple[str, ...] = ()
     products: tuple[str, ...] = ()
     periods: tuple[str, ...] = ()
+    table_terms: frozenset[str] = frozenset()  # the question's words that can name a table row
 
     def candidate_k(self, k: int) -> int:
-        """How many hits to fetch so that ``rank`` can return the best ``k`` after boosting."""
-        return max(k * CANDIDATE_FACTOR, 30) if self.boosts else k
+        """How many hits to fetch so that ``rank`` can return the best ``k`` after boosting and
+        lifting the table rows the question names."""
+        wanted = max(k * CANDIDATE_FACTOR, 30) if self.boosts else k
+        return max(wanted, POOL) if self.table_terms else wanted
 
     def rank(self, hits: list[Hit], k: int) -> list[Hit]:
-        """``hits`` reordered by score times their document's boost (stable), cut to ``k``."""
-        if not self.boosts:
-            return hits[:k]
+        """``hits`` reordered by score times their document's boost (stable), the table rows the
+        question names first, cut to ``k``."""
+        if self.boosts:
 
-        def boosted(hit: Hit) -> float:
-            factor = self.boosts.get(hit.document_id, 1.0)
-            return hit.score * factor if hit.score >= 0 else hit.score / factor
+            def boosted(hit: Hit) -> float:
+                factor = self.boosts.get(hit.document_id, 1.0)
+                return hit.score * factor if hit.score >= 0 else hit.score / factor
 
-        return sorted(hits, key=boosted, reverse=True)[:k]
+            hits = sorted(hits, key=boosted, reverse=True)
+        return lift_table_rows(self.table_terms, hits)[:k]
 
 
 def _name_pattern(name: str) -> re.Pattern[str]:
@@ -162,6 +169,16 @@ def _company_key(facts: dict[str, Any]) -> str | None:
     return re.sub(r"\W+", "", short_company_name(str(company)).casefold())
 
 
+def _names(docs: list[DocFacts]) -> list[str]:
+    """Every company, product and brand name and ticker the documents carry."""
+    out: list[str] = []
+    for doc in docs:
+        out += company_names(doc.facts) if "company" in doc.facts else []
+        out += [str(t) for t in doc.facts.get("tickers") or []]
+        out += [str(doc.facts[k]) for k in ("product_name", "brand") if doc.facts.get(k)]
+    return out
+
+
 def _form(facts: dict[str, Any]) -> str | None:
     form = str(facts.get("form") or "")
     return _FORM_ALIASES.get(form.lower(), form.upper()) if form else None
@@ -180,6 +197,7 @@ class QueryRouter:
         docs = self.source.readable(filters, principal)
         if not docs:
             return Route(filters)
+        terms = question_terms(question, _names(docs))
         companies = self._companies(question, docs)
         products = self._products(question, docs)
         scope = docs
@@ -207,6 +225,7 @@ class QueryRouter:
             tuple(sorted(names[c] for c in companies if c in names)),
             tuple(sorted(products)),
             tuple(periods),
+            terms,
         )
 
     # ------------------------------------------------------------------ entities
