@@ -17,8 +17,11 @@ from decimal import Decimal, InvalidOperation
 from core.text_tokenize import tokenize
 
 # A number must not continue a Latin word or another number ("A4", "v2.1"), but may follow a Han
-# character directly ("收入3.5亿"), which the \w-based English pattern would miss.
-_NUMBER = re.compile(r"(?<![0-9A-Za-z.])\$?(\d[\d,]*(?:\.\d+)?)(?:\s?(千万|百万|万亿|亿|万|千))?")
+# character directly ("收入3.5亿"), which the \w-based English pattern would miss. A form's name
+# ("10-Q", "8-K", "20-F") is no figure; "5-year" keeps its number.
+_NUMBER = re.compile(
+    r"(?<![0-9A-Za-z.])\$?(\d[\d,]*(?:\.\d+)?)(?!\d|-[A-Z]\b)(?:\s?(千万|百万|万亿|亿|万|千))?"
+)
 _MULTIPLIERS = {
     "千": Decimal(10) ** 3,
     "万": Decimal(10) ** 4,

@@ -21,6 +21,7 @@ from generation.backends.base import Generator
 from generation.citations import build_citations, citation_for, closest_sources, section_of
 from generation.context import group_passages, relevance, select_context
 from generation.extractive import ExtractiveAnswerer, Quote, QuoteConfig
+from generation.lookup import look_up
 from generation.numeric import NumericAnswerer
 from generation.product_facts import ProductFactAnswerer, readable
 from generation.prompts import LANGUAGES, AnswerTexts, build_messages, condense_messages, texts
@@ -225,11 +226,12 @@ class Answerer:
             return max(dense) >= self.config.min_evidence
         return any(h.sparse_score for h in hits)
 
-    def read(self, query: str, hits: list[Hit]) -> Reading:
-        """Split and embed the passages once; keep each one's sentences most relevant to ``query``."""
+    def read(self, query: str, hits: list[Hit], route: Route | None = None) -> Reading:
+        """Split and embed the passages once; keep each one's sentences most relevant to ``query``
+        (the table rows it names among them, ``route.table_terms``)."""
         evidence = self.checker.evidence(hits, query)
         vector = self.embed([query])[0] if self.embed is not None else None
-        scores = relevance(query, vector, evidence)
+        scores = relevance(query, vector, evidence, route.table_terms if route is not None else frozenset())
         shown = select_context(
             scores,
             evidence,
@@ -281,20 +283,15 @@ class Answerer:
         """A calculation question over table passages, answered with the model's choice of cells and
         operation and Python's result (inputs, formula, result); None when it is no such question."""
         computed, _ = NumericAnswerer(self.generator).answer(reading.query, reading.hits)
-        if computed is None:
-            return None
-        text = computed.text()
-        shown = {"first_shown_ms": clock.ms(), "first_shown_cpu_ms": clock.cpu_ms()}
-        return Answer(
-            text=text,
-            abstained=False,
-            citations=tuple(build_citations(split_sentences(text), reading.hits)),
-            unsupported_sentences=(),
-            sources=tuple(reading.hits),
-            timings={**timings, **shown, "total_ms": shown["first_shown_ms"]},
-            query=reading.query,
-            kind="computed",
-        )
+        return _from_tables(computed.text(), "computed", reading, timings, clock) if computed else None
+
+    def read_table(
+        self, reading: Reading, route: Route, timings: dict[str, float], clock: Clock
+    ) -> Answer | None:
+        """A figure question answered by the cells of the table rows it names, in the period it
+        names, read in Python (None when no row is named or the period has no single reading)."""
+        found = look_up(reading.query, reading.hits, route.table_terms)
+        return _from_tables(found.text(), "table", reading, timings, clock) if found else None
 
     def product_fact(
         self, reading: Reading, timings: dict[str, float], clock: Clock, written: CheckedText
@@ -361,11 +358,15 @@ class Answerer:
             return self._fallback(query, hits, None, task, tone, timings, clock)
         if not self.has_evidence(hits):  # not worth the model's time; a passage may still answer
             hooks.stage("checking")
-            return self._fallback(query, hits, self.read(query, hits), task, tone, timings, clock)
+            return self._fallback(query, hits, self.read(query, hits, route), task, tone, timings, clock)
         hooks.stage("reading")
-        reading = self.read(query, hits)
+        reading = self.read(query, hits, route)
         timings["reading_ms"] = clock.ms() - timings["retrieval_ms"]
         if task == "answer" and self.config.compute:
+            if scenario == "finance":  # a figure read off a statement's row
+                read = self.read_table(reading, route, timings, clock)
+                if read is not None:
+                    return read
             computed = self.compute(reading, timings, clock)
             if computed is not None:
                 return computed
@@ -479,6 +480,21 @@ class Answerer:
             where = ""
         text = self.texts.quote.format(title=hit.title or hit.source, where=where, quote=quoted)
         return f"{text}{'' if self.language == 'zh' else ' '}[{found.n}]"
+
+
+def _from_tables(text: str, kind: str, reading: Reading, timings: dict[str, float], clock: Clock) -> Answer:
+    """An answer worked out from table cells in Python (shown whole, at once), citing its passages."""
+    shown = {"first_shown_ms": clock.ms(), "first_shown_cpu_ms": clock.cpu_ms()}
+    return Answer(
+        text=text,
+        abstained=False,
+        citations=tuple(build_citations(split_sentences(text), reading.hits)),
+        unsupported_sentences=(),
+        sources=tuple(reading.hits),
+        timings={**timings, **shown, "total_ms": shown["first_shown_ms"]},
+        query=reading.query,
+        kind=kind,
+    )
 
 
 def _quote_citation(found: Quote, hit: Hit) -> Citation:

@@ -33,7 +33,7 @@ def check_answer(text: str, hits: list[Hit], checker: SupportChecker | None = No
 
 
 def best_snippet(sentence_texts: list[str], passage: str, *, width: int = 300) -> tuple[str, int]:
-    """The passage sentence sharing most key terms (and numbers) with the citing sentences, and its
+    """The passage sentence sharing most numbers and key terms with the citing sentences, and its
     offset in ``passage``. The chunk's heading-path line is never the snippet."""
     body = passage.split("\n", 1)[-1] if "\n" in passage else passage
     offset = len(passage) - len(body)
@@ -44,7 +44,8 @@ def best_snippet(sentence_texts: list[str], passage: str, *, width: int = 300) -
     for sent in split_sentences(body):
         start = body.find(sent, pos)
         pos = max(pos, start)
-        score = len(wanted & content_terms(sent)) + 0.5 * len(numbers & numbers_in(sent))
+        # A figure is the most specific thing a sentence cites: the row or sentence holding it wins.
+        score = len(wanted & content_terms(sent)) + 2.0 * len(numbers & numbers_in(sent))
         if score > best_score:
             best, best_score, best_pos = sent[:width], score, max(start, 0)
     return best, offset + best_pos

@@ -10,17 +10,27 @@ from dataclasses import replace
 import numpy as np
 
 from core.types import Hit
+from generation.figures import table_scales
 from generation.sentences import LIST_ITEM, numbers_in
 from generation.support import Evidence, content_terms, passage_units
+from retrieval.table_rows import label_match, row_label
 
 GAP = " … "
 MIN_RELEVANCE = 0.2
+NAMED_ROW = 1.0  # a table row the question names outranks any sentence that only talks about it
 _TABLE_CELL = " | "
 
 
-def relevance(question: str, question_vector: np.ndarray | None, evidence: Evidence) -> list[np.ndarray]:
+def relevance(
+    question: str,
+    question_vector: np.ndarray | None,
+    evidence: Evidence,
+    row_terms: frozenset[str] = frozenset(),
+) -> list[np.ndarray]:
     """Per passage, a relevance score for each sentence: cosine to the question when embeddings are
-    available, plus the share of the question's key terms the sentence contains."""
+    available, plus the share of the question's key terms the sentence contains, plus ``NAMED_ROW``
+    for a table row whose label the question names (``row_terms``: its line-item words, from the
+    route), since the figure asked for is in that row."""
     wanted = content_terms(question)
     vectors = evidence.vectors() if question_vector is not None and evidence.embed else None
     out = []
@@ -31,8 +41,14 @@ def relevance(question: str, question_vector: np.ndarray | None, evidence: Evide
         semantic = vectors[n] @ question_vector if vectors is not None and len(units) else 0.0
         # Headings say nothing the source label does not; they are never chosen on their own.
         headings = np.array([-10.0 if is_heading(u) else 0.0 for u in units], np.float32)
-        out.append(semantic + 0.3 * lexical + headings)
+        rows = np.array([NAMED_ROW if _names_row(row_terms, u) else 0.0 for u in units], np.float32)
+        out.append(semantic + 0.3 * lexical + headings + rows)
     return out
+
+
+def _names_row(terms: frozenset[str], unit: str) -> bool:
+    label = row_label(unit) if terms else None
+    return label is not None and label_match(terms, label) is not None
 
 
 def is_heading(unit: str) -> bool:
@@ -119,7 +135,10 @@ def select_context(
             last = i
         if last != -1 and last < len(units) - 1:
             parts.append(GAP.strip())
-        out.append(_join(parts))
+        text = _join(parts)
+        # The scale a passage's table states ("million") is not repeated on its rows.
+        scales = table_scales([evidence.hits[n]]) if any(row_label(units[i]) for i in chosen[n]) else []
+        out.append(f"(Table figures in {scales[0]}s.)\n{text}" if scales else text)
     return out
 
 
@@ -127,8 +146,8 @@ def _join(parts: list[str]) -> str:
     """List items and table rows stay on their own lines; sentences run on."""
     text = ""
     for part in parts:
-        line_break = _TABLE_CELL in part or LIST_ITEM.match(part) or (
-            text and _TABLE_CELL in text.rsplit("\n", 1)[-1]
+        line_break = (
+            _TABLE_CELL in part or LIST_ITEM.match(part) or (text and _TABLE_CELL in text.rsplit("\n", 1)[-1])
         )
         text = f"{text}{chr(10) if line_break else ' '}{part}" if text else part
     return text

@@ -178,6 +178,8 @@ def number_check(answer: Answer) -> tuple[int, int, int]:
         text = f"{answer.citations[0].snippet} [{answer.citations[0].n}]"
     if answer.kind == "computed":  # the result is computed; its inputs are the claims to check
         text = answer.text.splitlines()[-1]
+    if answer.kind == "table":  # cells as the table states them, scale words added
+        text = answer.text
     for sentence in split_sentences(text):
         numbers = numbers_in(_CITE.sub(" ", sentence))
         if not numbers:
@@ -199,7 +201,7 @@ def _shown_checks(answer: Answer) -> list[tuple[str, bool]]:
         cited = answer.citations[0]
         passage = " ".join(hits[cited.n - 1].text.split()) if 1 <= cited.n <= len(hits) else ""
         return [(cited.snippet, " ".join(cited.snippet.split()) in passage)]
-    if answer.kind == "computed":  # each input must be in the passage it cites
+    if answer.kind in ("computed", "table"):  # each input (each cell read) must be in its passage
         inputs = answer.text.splitlines()[-1]
         cited_text = " ".join(hits[n - 1].text for n in cited_numbers(inputs) if 1 <= n <= len(hits))
         return [(inputs, not numbers_in(_CITE.sub(" ", inputs)) - numbers_in(cited_text))]
@@ -332,6 +334,7 @@ def evaluate_answers(
         "gold_figure_rate": round(sum(figure_hits) / len(figure_hits), 4) if figure_hits else None,
         "gold_figure_questions": len(figure_hits),
         "answers_computed": kinds["computed"],
+        "answers_read_from_tables": kinds["table"],
         "phantom_citations_shown": phantoms_left,
         "phantom_citations_removed": phantoms_removed,
         "cited_sentences": cited_sentences,

@@ -10,14 +10,17 @@ from __future__ import annotations
 import re
 
 from core.tables import TableCell, TableCells
+from core.text_match import key_terms
 from core.text_tokenize import tokenize
 from core.types import Hit
 from generation.numeric import duration_of as _duration
 from generation.numeric import table_of
 from generation.sentences import CITE, normalise_number
+from retrieval.table_rows import label_match
 
 _YEAR = re.compile(r"(?<![\d$.,])((?:19|20)\d{2})(?![\d%])")
-_FIGURE = re.compile(r"(?<![\w.])[$€£¥]?\(?\d[\d,]*(?:\.\d+)?\)?%?")
+# A figure, not a name with digits ("10-Q", "8-K", "Q3", "H200").
+_FIGURE = re.compile(r"(?<![\w.])[$€£¥]?\(?\d[\d,]*(?:\.\d+)?\)?%?(?![\w-])")
 
 
 def _figures(sentence: str) -> set[str]:
@@ -90,3 +93,24 @@ def misplaced_figures(sentence: str, hits: list[Hit]) -> str:
             if why:
                 return why
     return ""
+
+
+def figures_from_named_rows(sentence: str, hits: list[Hit], asked: set[str]) -> bool:
+    """The sentence states figures, and each is a cell of a cited table whose row the sentence or the
+    question (``asked``: its key terms) names: "$36,413 million [1]" answering "What was the gross
+    margin?" from the row "Total gross margin". (Whether the column is the period the sentence names
+    is ``misplaced_figures``' check.)"""
+    figures = _figures(sentence)
+    tables = [t for t in (table_of(h) for h in hits) if t is not None]
+    if not figures or not tables:
+        return False
+    terms = frozenset(key_terms(CITE.sub(" ", sentence)) | asked)
+    return all(
+        any(_cell_figure(c) == figure and label_match(terms, c.row) for t in tables for c in t.cells)
+        for figure in figures
+    )
+
+
+def table_scales(hits: list[Hit]) -> list[str]:
+    """The scales ("million", "thousand") the passages' tables state."""
+    return [t.scale for t in (table_of(h) for h in hits) if t is not None and t.scale]

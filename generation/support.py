@@ -15,7 +15,7 @@ import numpy as np
 
 from core.text_match import compact, has_han, key_terms, language_of, number_values
 from core.types import Hit
-from generation.figures import misplaced_figures
+from generation.figures import figures_from_named_rows, misplaced_figures, table_scales
 from generation.sentences import CITE, LIST_ITEM, cited_numbers, split_sentences
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -321,6 +321,14 @@ class SupportChecker:
             if added and len(found) < self.config.min_overlap * len(added):
                 missing = "、".join(sorted(t for t in added if t not in found))
                 return False, f"{missing} is not in the cited sources", None
+        cited_hits = [evidence.hits[n - 1] for n in cited]
+        if figures_from_named_rows(sentence, cited_hits, evidence.asked):
+            # A figure read off the row the question asks about, in the period the sentence names:
+            # supported when the sentence adds nothing but the question's words, the passage's and
+            # the scale its table states ("million").
+            added = content_terms(CITE.sub(" ", sentence)) - evidence.asked - content_terms(joined)
+            if not added - content_terms(" ".join(table_scales(cited_hits))):
+                return True, "", None
         overlap = evidence.local_overlap(sentence, cited, self.config.window)
         similarity = None
         if vector is not None:

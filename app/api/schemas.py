@@ -276,9 +276,10 @@ class ChatOut(BaseModel):
     question: str
     answer: str = Field(description="Only checked text: a draft never contains the internal notice.")
     abstained: bool
-    kind: Literal["generated", "quoted", "computed", "abstained"] = Field(
+    kind: Literal["generated", "quoted", "computed", "table", "abstained"] = Field(
         description="generated: the model's checked sentences; quoted: a passage's sentences verbatim; "
-        "computed: a calculation over cited table cells (result, formula, inputs); "
+        "computed: a calculation over cited table cells (result, formula, inputs); table: the cells of "
+        "the table rows the question names, in the period it names, read as the table states them; "
         "abstained: not covered (for a customer draft, a holding reply)."
     )
     notice: str = Field(description="For the agent only, shown beside a draft, never inside it.")

@@ -17,6 +17,17 @@ NOT_COVERED = N_("Not covered by the knowledge base")
 JOB_DONE = frozenset({"succeeded", "partial", "failed", "dead", "cancelled"})
 UNREADABLE = "unreadable"  # the job could not be read (deleted, no longer allowed): stop polling it
 POLL_SECONDS = 1.0
+# Answers worked out in Python from table cells, and what the user is told about them.
+_FROM_TABLES = {
+    "computed": N_(
+        "Computed: the model chose the table cells and the operation; the result was calculated "
+        "exactly from the cited figures below."
+    ),
+    "table": N_(
+        "Read from the table: the figures of the rows and period the question names, as the cited "
+        "table states them."
+    ),
+}
 STAGE_LABELS = {
     "condensing": N_("Understanding your follow-up"),
     "searching": N_("Searching the knowledge base"),
@@ -128,12 +139,8 @@ def render_answer(answer: dict[str, Any]) -> None:
             icon=":material/format_quote:",
         )
         st.markdown(escape_md(answer.get("answer", "")))
-    elif answer.get("kind") == "computed":
-        st.info(
-            "Computed: the model chose the table cells and the operation; the result was calculated "
-            "exactly from the cited figures below.",
-            icon=":material/calculate:",
-        )
+    elif answer.get("kind") in _FROM_TABLES:
+        st.info(t(_FROM_TABLES[answer["kind"]]), icon=":material/calculate:")
         st.markdown(escape_md(answer.get("answer", "")).replace("\n", "  \n"))
     else:
         st.markdown(escape_md(answer.get("answer", "")))

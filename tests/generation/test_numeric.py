@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+from core.tables import parse_table_text
 from core.types import Hit
 from generation.amounts import amounts_in
 from generation.answerer import Answerer
 from generation.evaluation import figure_match, span_match
-from generation.figures import misplaced_figures
+from generation.figures import figures_from_named_rows, misplaced_figures
 from generation.numeric import (
     NumericAnswerer,
     NumericPlan,
@@ -22,6 +23,7 @@ from generation.numeric import (
     relevant_cells,
     wording_operation,
 )
+from generation.support import Evidence, SupportChecker, content_terms
 from retrieval.filters import SearchFilters
 from tests.generation.test_citations import Scripted
 
@@ -132,6 +134,27 @@ def test_figure_from_another_period_or_row_is_flagged() -> None:
     wrong_row = misplaced_figures("Mac net sales in the quarter were $39,669 million [1].", hits)
     assert "iPhone" in wrong_row
     assert misplaced_figures("Revenue grew 12% [1].", hits) == ""  # not a table figure
+    assert (
+        misplaced_figures("In the latest 10-Q, 8-K and Q3 filings iPhone sales were $39,669 [1].", hits) == ""
+    )
+
+
+def test_a_figure_read_off_the_row_the_question_names_is_supported() -> None:
+    """ "$39,669 million for the latest quarter [1]" answers "iPhone revenue last quarter?" from the
+    iPhone row: the sentence need not repeat the row's name, but the figure must be that row's, in
+    the period named, and the sentence may add only the question's words and the table's scale."""
+    hits = [
+        table_hit(QUARTERS, metadata={"table": parse_table_text(QUARTERS).to_json() | {"scale": "million"}})
+    ]
+    asked = content_terms("What was Apple's iPhone revenue in the latest 10-Q?")
+    assert figures_from_named_rows("$39,669 million for the latest 10-Q [1].", hits, asked)
+    assert not figures_from_named_rows("$6,840 million for the latest 10-Q [1].", hits, asked)  # Mac's
+    assert not figures_from_named_rows("It was strong [1].", hits, asked)  # no figure
+    evidence = Evidence(hits, None, "What was Apple's iPhone revenue in the latest 10-Q?")
+    checker = SupportChecker()
+    assert checker.check("$39,669 million for the latest 10-Q [1].", evidence).supported
+    assert not checker.check("$156,778 million in the latest quarter [1].", evidence).supported  # nine months
+    assert not checker.check("$39,669 million, a record driven by China [1].", evidence).supported
 
 
 def test_amounts_match_within_rounding_and_scale() -> None:
