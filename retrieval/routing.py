@@ -14,8 +14,10 @@ The answering path calls it before retrieval::
 * A named period ("Q3 FY23", "fiscal 2022", "third quarter of 2023", "2023年第三季度"), "the latest
   10-Q"/"last quarter" (the newest period among the matching documents) or a named form boosts the
   matching documents' hits (``boosts``: document id → score factor); ``rank`` applies them.
-* Table passages whose row labels the question names ("gross margin", "iPhone") are lifted to the
-  front of the hits (``retrieval.table_rows``), so a figure reaches the reader ahead of prose about it.
+* Inside one company's or product's documents (named, or the only one the base holds), table
+  passages whose row labels the question names ("gross margin", "iPhone") are lifted to the front of
+  the hits (``retrieval.table_rows``), so a figure reaches the reader ahead of prose about it. Across
+  companies a row label ("Revenue") names no one's figure, so nothing is lifted.
 * ``missing_entity`` is set when every readable document carries a company fact, none matches,
   and the question names an organisation found nowhere in the readable documents.
 Only documents the principal may read are considered, so routing never reveals others exist.
@@ -197,7 +199,6 @@ class QueryRouter:
         docs = self.source.readable(filters, principal)
         if not docs:
             return Route(filters)
-        terms = question_terms(question, _names(docs))
         companies = self._companies(question, docs)
         products = self._products(question, docs)
         scope = docs
@@ -218,6 +219,10 @@ class QueryRouter:
             allowed = doc_ids if filters.document_ids is None else doc_ids & filters.document_ids
             narrowed = replace(filters, document_ids=frozenset(allowed))
         names = {_company_key(d.facts): str(d.facts["company"]) for d in scope if "company" in d.facts}
+        # Row labels name line items, which every company's tables share: a named row is evidence
+        # only once the search is inside one company's (or product's) documents.
+        inside_one = doc_ids is not None or (len(names) == 1 and all("company" in d.facts for d in scope))
+        terms = question_terms(question, _names(docs)) if inside_one else frozenset()
         return Route(
             narrowed,
             boosts,

@@ -272,3 +272,12 @@ def test_facts_are_usable_as_metadata_filters(
 def _facts(db: Database) -> dict[str, dict[str, object]]:
     with db.session() as session:
         return {row.id: dict(row.meta or {}) for row in session.query(DocumentRow)}
+
+
+def test_table_rows_are_lifted_only_inside_one_company() -> None:
+    # "Revenue" is a row of every company's statements: named rows count once a company is named,
+    # or when the base holds only one company's filings.
+    assert route("What was Apple's revenue in Q3 2023?").table_terms == {"revenu"}
+    assert route("What was the revenue in Q3 2023?").table_terms == frozenset()
+    apple = [d for d in FILINGS if d.facts["tickers"] == ["AAPL"]]
+    assert route("What was the revenue in Q3 2023?", apple).table_terms == {"revenu"}
