@@ -407,9 +407,16 @@ class NumericAnswerer:
         if plan is None or plan.operation == "value":
             plan = wording_plan(question, cells)
         plan = aligned(plan, number_cells(hits)) if plan is not None else None
-        # The cells must be about what is asked: a row or column the question names.
+        # The cells must be about what is asked: a row or column the question names; the part of a
+        # share or ratio is the line item the question names ("data center" of revenue), not another.
         asked = _terms(question)
         if plan is None or not any(_terms(f"{c.cell.row} {c.cell.column}") & asked for c in plan.operands):
+            return None, reply
+        part = plan.operands[0]
+        if (
+            plan.operation in ("percent_of", "ratio")
+            and not _terms(f"{part.cell.row} {part.cell.column}") & asked
+        ):
             return None, reply
         return in_time_order(plan), reply
 

@@ -105,6 +105,21 @@ def test_share_uses_scaled_values_and_division_by_zero_is_no_answer() -> None:
     assert ratio is not None and compute(ratio) is None
 
 
+def test_the_part_of_a_share_is_the_line_item_the_question_names() -> None:
+    hits = [table_hit(TABLE)]
+
+    def plan_of(question: str, part: str, whole: str) -> NumericPlan | None:
+        cells = relevant_cells(question, number_cells(hits))
+        ids = [next(i for i, c in enumerate(cells, 1) if (c.cell.row, c.cell.column) == (row, "2019"))
+               for row in (part, whole)]  # fmt: skip
+        return NumericAnswerer(Scripted(f"percent_of(C{ids[0]}, C{ids[1]})")).plan(question, hits)[0]
+
+    question = "What proportion of sales were operating expenses in 2019?"
+    right = plan_of(question, "Operating expenses", "Sales")
+    assert right is not None and right.operands[0].cell.row == "Operating expenses"
+    assert plan_of(question, "Net inventories", "Operating expenses") is None  # another line item's share
+
+
 def test_answerer_returns_a_computed_answer_with_cited_inputs() -> None:
     class OneHit:
         def search(self, query, *, k, filters, principal):  # type: ignore[no-untyped-def]
