@@ -30,6 +30,7 @@ from generation.streaming import CheckedStream, CheckedText, ShownPiece
 from generation.support import Embed, Evidence, SupportChecker, SupportConfig
 from retrieval.filters import SearchFilters
 from retrieval.routing import QueryRouter, Route
+from retrieval.table_rows import question_terms
 
 ABSTAIN_TEXT = texts().abstain
 
@@ -290,7 +291,10 @@ class Answerer:
     ) -> Answer | None:
         """A figure question answered by the cells of the table rows it names, in the period it
         names, read in Python (None when no row is named or the period has no single reading)."""
-        found = look_up(reading.query, reading.hits, route.table_terms)
+        # Outside one company's documents nothing was lifted, but the passages read may still hold
+        # the row the question names (a report's own table, gold context).
+        terms = route.table_terms or question_terms(reading.query)
+        found = look_up(reading.query, reading.hits, terms)
         return _from_tables(found.text(), "table", reading, timings, clock) if found else None
 
     def product_fact(

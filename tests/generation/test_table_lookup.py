@@ -106,3 +106,6 @@ def test_finance_answers_read_the_table_other_scenarios_ask_the_model() -> None:
     assert answer.kind == "table" and answer.text.endswith("36,413 million [1].") and not model.calls
     assert answer.citations[0].snippet.startswith("Gross margin — Three Months")
     assert answerer.ask(q, scenario="employee", **ask).kind == "generated"  # type: ignore[arg-type]
+    # no router (or nothing lifted, across companies): the passages read may still hold the row
+    unrouted = Answerer(OneHit(), model).ask(q, scenario="finance", **ask)  # type: ignore[arg-type]
+    assert unrouted.kind == "table" and "36,413 million" in unrouted.text
