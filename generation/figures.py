@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import re
 
-from core.tables import TableCell, TableCells
+from core.tables import LABEL_JOINER, TableCell, TableCells
 from core.text_match import key_terms
 from core.text_tokenize import tokenize
 from core.types import Hit
 from generation.numeric import duration_of as _duration
 from generation.numeric import table_of
-from generation.sentences import CITE, normalise_number
+from generation.sentences import CITE, normalise_number, split_sentences
 from retrieval.table_rows import label_match
 
+# How filings state the span a figure covers ("During the nine months ended July 1, 2023, …").
+_REPORTING_SPAN = re.compile(
+    r"\b(?:three|six|nine|twelve|3|6|9|12)[\s-]+months?\s+ended\b|\b(?:quarter|fiscal\s+year)\s+ended\b", re.I
+)
 _YEAR = re.compile(r"(?<![\d$.,])((?:19|20)\d{2})(?![\d%])")
 # A figure, not a name with digits ("10-Q", "8-K", "Q3", "H200").
 _FIGURE = re.compile(r"(?<![\w.])[$€£¥]?\(?\d[\d,]*(?:\.\d+)?\)?%?(?![\w-])")
@@ -64,11 +68,15 @@ def _row_fits(cells: list[TableCell], table: TableCells, said: set[str]) -> tupl
     return True, ""
 
 
-def misplaced_figures(sentence: str, hits: list[Hit]) -> str:
-    """Why a figure of ``sentence`` is not where the sentence puts it in the cited tables, or ""."""
+def misplaced_figures(sentence: str, hits: list[Hit], question: str = "") -> str:
+    """Why a figure of ``sentence`` is not where the sentence puts it in the cited tables (or, for a
+    figure in prose, not of the period asked), or ""."""
     figures = _figures(sentence)
     if not figures:
         return ""
+    prose = _prose_period(sentence, figures, hits, question)
+    if prose:
+        return prose
     tables = [t for t in (table_of(h) for h in hits) if t is not None]
     if not tables:
         return ""
@@ -92,6 +100,29 @@ def misplaced_figures(sentence: str, hits: list[Hit]) -> str:
         else:
             if why:
                 return why
+    return ""
+
+
+def _prose_period(sentence: str, figures: set[str], hits: list[Hit], question: str) -> str:
+    """A figure stated without its period, whose cited passage sentence gives it for another span
+    than the question asks ("$56.1 billion" for "Q3" from "During the nine months ended …")."""
+    bare = CITE.sub(" ", sentence)
+    if _duration(bare) is not None or not question:
+        return ""
+    asked = _duration(question)
+    if asked is None:
+        return ""
+    for hit in hits:
+        for unit in split_sentences(hit.text):
+            if LABEL_JOINER in unit:
+                continue  # table rows: the column check above
+            stated = _figures(unit) & figures
+            span = _duration(unit) if stated and _REPORTING_SPAN.search(unit) else None
+            if span is not None and span != asked:
+                return (
+                    f"{min(stated)} is a {span}-month figure in the cited source; the question asks "
+                    f"about {asked} months"
+                )
     return ""
 
 

@@ -160,6 +160,7 @@ class Evidence:
     def __init__(self, hits: list[Hit], embed: Embed | None = None, question: str = "") -> None:
         self.hits = hits
         self.embed = embed
+        self.question = question
         self.asked = content_terms(question)  # the asker's own words may be echoed politely
         self.language = language_of(question) if question else "en"
         self.units: list[list[str]] = [passage_units(h.text, h) for h in hits]
@@ -302,7 +303,7 @@ class SupportChecker:
         absent = missing_numbers(sentence, texts)
         if absent:
             return False, f"numbers not in the cited sources: {', '.join(sorted(absent))}", None
-        misplaced = misplaced_figures(sentence, [evidence.hits[n - 1] for n in cited])
+        misplaced = misplaced_figures(sentence, [evidence.hits[n - 1] for n in cited], evidence.question)
         if misplaced:
             return False, misplaced, None
         joined = " ".join(texts)

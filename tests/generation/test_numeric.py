@@ -182,3 +182,18 @@ def test_amounts_match_within_rounding_and_scale() -> None:
     assert figure_match("iPhone revenue was $39.7 billion [1].", "$39,669 million") is True
     assert figure_match("iPhone revenue was $1.2 billion [1].", "$39,669 million") is False
     assert figure_match("anything", "The documents do not say.") is None
+
+
+def test_a_prose_figure_of_another_span_than_the_question_asks_is_flagged() -> None:
+    prose = table_hit(
+        "Share repurchases\nDuring the nine months ended July 1, 2023, the Company repurchased "
+        "365 million shares of its common stock for $56.1 billion."
+    )
+    q3 = "What was the scale of Apple's buybacks in its Q3 2023 10-Q?"
+    assert "9-month" in misplaced_figures("Apple repurchased $56.1 billion of stock [1].", [prose], q3)
+    said = "In the nine months ended July 1, 2023 Apple repurchased $56.1 billion of stock [1]."
+    assert misplaced_figures(said, [prose], q3) == ""  # the sentence says which span
+    assert (
+        misplaced_figures("Apple repurchased $56.1 billion of stock [1].", [prose], "How big were buybacks?")
+        == ""
+    )
