@@ -5,8 +5,9 @@ only has to copy a figure, and a 1.5B model copies the wrong column often enough
 total for "last quarter") that reading the cell in Python is both faster and right. The rows are
 those whose labels the question names (``retrieval.table_rows``): the best-named one, and others of
 the same passage naming other things it asks for ("gaming and professional visualization"). The
-columns are those of the years the question names (else the latest year the table shows) and of the
-duration it names ("quarter" → three months); change columns are left out. Up to two cells per row
+columns are those of the years the question names (else the latest year the table shows), of the
+duration it names ("quarter" → three months) and of the quarter it names where a column names one;
+change columns are left out. Up to two cells per row
 are shown as the table states them, with the table's scale; more (the question does not say which
 period) is no lookup, and the model answers as usual.
 """
@@ -24,6 +25,8 @@ MAX_CELLS = 2  # per row
 MAX_ROWS = 3
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _CHANGE = re.compile(r"\bchange\b|\bvariance\b|%|变动|变化", re.I)
+_QUARTER = re.compile(r"\b(?:(first|second|third|fourth)\s+quarter|Q([1-4]))\b", re.I)
+_ORDINAL = {"first": "1", "second": "2", "third": "3", "fourth": "4"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,10 @@ def _years(text: str) -> set[str]:
     return set(_YEAR.findall(text))
 
 
+def _quarters(text: str) -> set[str]:
+    return {_ORDINAL.get(word.lower(), number) for word, number in _QUARTER.findall(text)}
+
+
 def _period_cells(question: str, cells: list[NumberCell]) -> list[NumberCell]:
     """A row's cells of the period the question names (the latest year shown when it names none)."""
     cells = [c for c in cells if not _CHANGE.search(c.cell.column)]
@@ -65,6 +72,8 @@ def _period_cells(question: str, cells: list[NumberCell]) -> list[NumberCell]:
         cells = [c for c in cells if latest in _years(c.cell.column)]
     if duration is not None:
         cells = [c for c in cells if duration_of(c.cell.column) == duration]
+    if quarters := _quarters(question):  # "Q1 2023" is not the column "Q3 2023 Amount"
+        cells = [c for c in cells if not _quarters(c.cell.column) or quarters & _quarters(c.cell.column)]
     return cells
 
 

@@ -25,11 +25,12 @@ from core.types import Hit
 
 MAX_LIFTED = 2  # table passages moved to the front, at most
 MIN_COVERAGE = 0.5  # share of a row label's content words the question must contain
+MIN_COVERAGE_LONG = 0.34  # ... or of a long label ("Net cash provided by operating activities"), two words
 POOL = 40  # candidates to look among for the rows (retrieval hydrates 50 anyway)
 
 # Words a row label shares with many rows ("Total net sales", "Other income, net"): they name no
 # line item on their own. Words of questions about a filing rather than a line item.
-_LABEL_FILLERS = frozenset(key_terms("total net other less add plus including excluding"))
+_LABEL_FILLERS = frozenset(key_terms("total net other less add plus including excluding provided used"))
 _FILING_WORDS = frozenset(
     key_terms(
         "latest last recent most quarter quarterly fiscal year annual month months period ended ending "
@@ -73,9 +74,10 @@ def label_match(terms: frozenset[str], label: str, own: frozenset[str] = frozens
     it); ``own`` are words of the passage's title and company, which name no row."""
     words = key_terms(label) - _LABEL_FILLERS - own
     named = frozenset(words & terms)
-    if not words or not named or len(named) / len(words) < MIN_COVERAGE:
+    coverage = len(named) / len(words) if words else 0.0
+    if not named or (coverage < MIN_COVERAGE and (len(named) < 2 or coverage < MIN_COVERAGE_LONG)):
         return None
-    return RowMatch(len(named), len(named) / len(words), label, named)
+    return RowMatch(len(named), coverage, label, named)
 
 
 def row_label(line: str) -> str | None:

@@ -66,6 +66,14 @@ def test_the_period_asked_or_both_periods_of_the_latest_year() -> None:
     assert found is not None and "19,490 million" in found.text() and "22,608" not in found.text()
 
 
+def test_the_quarter_named_must_be_the_columns_quarter() -> None:
+    quarters = "Net revenue — Q3 2023 Amount: $14,158; Q3 2022 Amount: 15,338\n"
+    hits = [passage(quarters)]
+    assert look_up("What was Intel's net revenue in Q1 2023?", hits, terms("net revenue")) is None
+    found = look_up("What was Intel's net revenue in the third quarter of 2023?", hits, terms("net revenue"))
+    assert found is not None and "$14,158 million" in found.text()
+
+
 def test_several_named_rows_change_columns_left_out() -> None:
     q = "In the latest quarter, what were NVIDIA's gaming and professional visualization sales?"
     assert look_up(q, [passage(SEGMENTS)], terms(q)).text() == (  # type: ignore[union-attr]

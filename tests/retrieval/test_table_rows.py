@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.tables import TableCell, TableCells
 from core.types import Hit
-from retrieval.table_rows import lift_table_rows, question_terms, row_match
+from retrieval.table_rows import label_match, lift_table_rows, question_terms, row_match
 
 APPLE = ["Apple Inc.", "AAPL"]
 
@@ -59,3 +59,10 @@ def test_nothing_moves_without_a_named_row() -> None:
     hits = [PROSE, CERTIFICATION, MARGIN]
     assert lift_table_rows(question_terms("Who signed the certification?", APPLE), hits) == hits
     assert lift_table_rows(frozenset(), hits) == hits
+
+
+def test_a_long_row_label_is_named_by_two_of_its_words() -> None:
+    terms = question_terms("What cash flows from operations did Amazon disclose?", ["Amazon.com, Inc."])
+    match = label_match(terms, "Net cash provided by (used in) operating activities")
+    assert match is not None and match.terms == {"cash", "oper"}
+    assert label_match(terms, "Cash and cash equivalents, beginning of period") is None
