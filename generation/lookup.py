@@ -3,8 +3,8 @@
 "What was Apple's gross margin in the latest 10-Q?" is answered by one row of one table: the model
 only has to copy a figure, and a 1.5B model copies the wrong column often enough (the nine-month
 total for "last quarter") that reading the cell in Python is both faster and right. The rows are
-those whose labels the question names (``retrieval.table_rows``): the best-named one, and others of
-the same passage naming other things it asks for ("gaming and professional visualization"). The
+those whose labels the question names (``retrieval.table_rows``) in the best-ranked passage naming
+one: the best-named row, and others of the passage naming other things it asks for ("gaming and professional visualization"). The
 columns are those of the years the question names (else the latest year the table shows), of the
 duration it names ("quarter" → three months) and of the quarter it names where a column names one;
 change columns are left out. Up to two cells per row
@@ -90,9 +90,10 @@ def look_up(question: str, hits: list[Hit], row_terms: frozenset[str]) -> TableL
             matches[(c.n, c.cell.row)] = match
     if not matches:
         return None
-    # most words named, fullest label, best-ranked passage; a passage whose rows have no single
-    # reading of the period gives way to the next one naming them
-    order = sorted(matches, key=lambda k: (-matches[k].matched, -matches[k].coverage, k[0]))
+    # the best-ranked passage naming a row (among several companies' tables the first retrieved
+    # is the likeliest to be the one asked about), its rows by words named and fullness; a passage
+    # whose rows have no single reading of the period gives way to the next one
+    order = sorted(matches, key=lambda k: (k[0], -matches[k].matched, -matches[k].coverage))
     for n in dict.fromkeys(k[0] for k in order):
         rows = _rows(question, [k for k in order if k[0] == n], matches, cells)
         if rows:
