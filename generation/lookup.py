@@ -4,12 +4,12 @@
 only has to copy a figure, and a 1.5B model copies the wrong column often enough (the nine-month
 total for "last quarter") that reading the cell in Python is both faster and right. The rows are
 those whose labels the question names (``retrieval.table_rows``) in the best-ranked passage naming
-one: the best-named row, and others of the passage naming other things it asks for ("gaming and professional visualization"). The
-columns are those of the years the question names (else the latest year the table shows), of the
-duration it names ("quarter" → three months) and of the quarter it names where a column names one;
-change columns are left out. Up to two cells per row
-are shown as the table states them, with the table's scale; more (the question does not say which
-period) is no lookup, and the model answers as usual.
+one: the best-named row, and others of the passage naming other things the question asks for
+("gaming and professional visualization"). The columns are those of the years the question names
+(else the latest year the table shows), of the duration it names ("quarter" → three months) and of
+the quarter it names where a column names one; change columns are left out. Up to two cells per
+row are shown as the table states them, with the table's scale; more (the question does not say
+which period) is no lookup, and the model answers as usual.
 """
 
 from __future__ import annotations
