@@ -25,12 +25,11 @@ from app.api.schemas import (
     UploadOut,
 )
 from app.api.services import Services
-from app.uploads import UploadRejected, UploadStore
+from app.services.uploads import UploadRejected, UploadStore
 from core.db import DocumentRow, IngestionJob, new_id
 from core.errors import ConflictError, NotFoundError
 from core.facts import fact_sources, facts_of
 from core.types import EVERYONE
-from retrieval.filters import can_read_kb
 
 router = APIRouter()
 JobStatus = Literal["queued", "running", "succeeded", "partial", "failed", "dead", "cancelled"]
@@ -49,8 +48,8 @@ def _kb_out(row: dict[str, Any]) -> KbOut:
 
 @router.get("/kbs", response_model=list[KbOut], tags=["knowledge bases"])
 def list_kbs(caller: CallerDep, svc: ServicesDep) -> list[KbOut]:
-    principal = caller.principal()
-    return [_kb_out(r) for r in svc.ctx.catalog.list() if can_read_kb(r["read_groups"], principal)]  # type: ignore[arg-type]
+    readable = svc.access.readable_bases(caller.principal())
+    return [_kb_out(r) for r in svc.ctx.catalog.list() if r["name"] in readable]
 
 
 @router.post("/kbs", response_model=KbOut, status_code=201, tags=["knowledge bases"])
@@ -140,7 +139,7 @@ def _document_out(doc: DocumentRow, kb_name: str) -> DocumentOut:
 
 @router.get("/kbs/{name}/documents", response_model=list[DocumentOut], tags=["documents"])
 def list_documents(name: str, caller: CallerDep, svc: ServicesDep) -> list[DocumentOut]:
-    kb = svc.chat.readable_kb(name, caller.principal())
+    kb = svc.access.readable_kb(name, caller.principal())
     return [_document_out(d, kb.name) for d in svc.documents.list_readable(kb, caller.principal())]
 
 
