@@ -11,7 +11,7 @@ import anyio
 from fastapi import FastAPI
 
 from app.api import problems
-from app.api.routes import accounts, admin, chat, kb, openai, ops
+from app.api.routes import accounts, admin, bases, chat, documents, jobs, openai, ops
 from app.api.services import Services
 from app.context import AppContext
 from core.settings import Settings
@@ -60,7 +60,7 @@ def create_app(
     app.state.services = services
     problems.install(app)
     app.middleware("http")(services.metrics.middleware)
-    for module in (ops, accounts, kb, chat, admin, openai):
+    for module in (ops, accounts, bases, documents, jobs, chat, admin, openai):
         app.include_router(module.router)
     return app
 

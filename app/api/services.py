@@ -7,6 +7,7 @@ from app.api.metrics import Metrics
 from app.context import AppContext
 from app.services.accounts import Accounts, LoginThrottle
 from app.services.audit import AuditLog
+from app.services.bases import KnowledgeBaseService
 from app.services.chat.access import ReadAccess
 from app.services.chat.answering import ChatAnswering
 from app.services.chat.conversations import Conversations
@@ -35,4 +36,7 @@ class Services:
         )
         self.search = SearchService(lambda: ctx.retriever, self.access)
         self.jobs = JobService(ctx.db, ctx.job_queue, ctx.worker)
+        self.bases = KnowledgeBaseService(
+            ctx.settings, ctx.catalog, ctx.backends, ctx.blobs, self.jobs, self.access
+        )
         self.generation = GenerationGate(ctx.settings.generation_slots, ctx.settings.generation_queue)

@@ -40,7 +40,7 @@ def evaluate(
     kind: Annotated[Literal["answers", "retrieval"], Form()] = "answers",
     limit: Annotated[int, Form(ge=1, le=200)] = 20,
 ) -> dict[str, Any]:
-    svc.ctx.catalog.get(name)
+    svc.bases.get(name)  # 404 before the file is read
     limit = min(limit, svc.settings.eval_max_questions)
     data = file.file.read(5 * 1024 * 1024 + 1)
     if len(data) > 5 * 1024 * 1024:

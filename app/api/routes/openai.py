@@ -45,13 +45,11 @@ class OAChatIn(BaseModel):
 
 @router.get("/models")
 def list_models(caller: CallerDep, svc: ServicesDep) -> dict[str, Any]:
-    readable = svc.access.readable_bases(caller.principal())
     return {
         "object": "list",
         "data": [
             {"id": r["name"], "object": "model", "created": 0, "owned_by": "kb-platform"}
-            for r in svc.ctx.catalog.list()
-            if r["name"] in readable
+            for r in svc.bases.readable(caller.principal())
         ],
     }
 
