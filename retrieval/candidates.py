@@ -13,12 +13,13 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import select, tuple_
 
+from core.access import can_read, can_read_kb
 from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase
 from core.errors import NotFoundError
 from core.stores.base import Scored, StoreFilter
 from core.stores.registry import SearchBackends
 from core.types import Hit, Principal
-from retrieval.filters import SearchFilters, can_read, can_read_kb, matches
+from retrieval.filters import SearchFilters, matches
 
 StoreSearch = Callable[[KnowledgeBase, StoreFilter, int], Scored]
 """(base row, filter, k) -> scores and chunk keys from that base's store."""

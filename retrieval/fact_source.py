@@ -10,10 +10,11 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, select
 
+from core.access import can_read_kb
 from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase
 from core.facts import facts_of
 from core.types import Principal
-from retrieval.filters import DocAccess, SearchFilters, can_read_kb
+from retrieval.filters import DocAccess, SearchFilters
 
 _PROBE_BATCH = 200
 _PROBE_IN_LIMIT = 500  # beyond this many ids, filter in Python rather than in an IN list

@@ -1,12 +1,13 @@
-"""Who may read what, and which documents a search may touch: resolved before any ranking."""
+"""Which documents a search may touch (core.access rules, then tags and metadata), before any ranking."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.access import can_read
 from core.stores.base import meta_matches
-from core.types import EVERYONE, Principal
+from core.types import Principal
 
 
 @dataclass(frozen=True)
@@ -38,26 +39,6 @@ class DocAccess:
     def visible(self, principal: Principal, filters: SearchFilters) -> bool:
         """Readable by ``principal`` and passing ``filters``."""
         return can_read(self.groups, principal) and matches(self.id, self.tags, self.meta, filters)
-
-
-def can_read_kb(read_groups: list[str] | tuple[str, ...], principal: Principal | None) -> bool:
-    """A knowledge base is readable by admins, by everyone when it lists ``EVERYONE``, and otherwise
-    by members of one of its read groups. An empty list means admins only (fail closed)."""
-    if principal is None:
-        return False
-    if principal.admin or EVERYONE in read_groups:
-        return True
-    return not principal.groups.isdisjoint(read_groups)
-
-
-def can_read(doc_groups: list[str] | tuple[str, ...], principal: Principal | None) -> bool:
-    """A document with no groups is readable by everyone who can read its knowledge base;
-    otherwise the principal needs one of its groups. No principal reads nothing (fail closed)."""
-    if principal is None:
-        return False
-    if principal.admin or not doc_groups:
-        return True
-    return not principal.groups.isdisjoint(doc_groups)
 
 
 def matches(doc_id: str, tags: list[str], meta: dict[str, Any], filters: SearchFilters) -> bool:

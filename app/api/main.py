@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI
 
-from app.api import problems, routes_accounts, routes_admin, routes_chat, routes_kb, routes_openai, routes_ops
+from app.api import problems
+from app.api.routes import accounts, admin, bases, chat, documents, jobs, openai, ops
 from app.api.services import Services
 from app.context import AppContext
 from core.settings import Settings
@@ -55,13 +56,11 @@ def create_app(
         yield
         services.jobs.stop()
 
-    app = FastAPI(
-        title="kb-platform API", version=routes_ops.VERSION, description=DESCRIPTION, lifespan=lifespan
-    )
+    app = FastAPI(title="kb-platform API", version=ops.VERSION, description=DESCRIPTION, lifespan=lifespan)
     app.state.services = services
     problems.install(app)
     app.middleware("http")(services.metrics.middleware)
-    for module in (routes_ops, routes_accounts, routes_kb, routes_chat, routes_admin, routes_openai):
+    for module in (ops, accounts, bases, documents, jobs, chat, admin, openai):
         app.include_router(module.router)
     return app
 

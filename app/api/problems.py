@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.accounts import AuthError, InvalidInput, TooManyAttempts
 from app.api.capacity import GenerationBusy
+from app.services.accounts import AuthError, InvalidInput, TooManyAttempts
 from core.errors import (
     ConfigError,
     ConflictError,

@@ -120,26 +120,36 @@ class ApiClient:
             return None
         return response.json()
 
+    def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """A call whose answer is a JSON object."""
+        out: dict[str, Any] = self.request(method, path, **kwargs)
+        return out
+
+    def _rows(self, method: str, path: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """A call whose answer is a JSON list of objects."""
+        out: list[dict[str, Any]] = self.request(method, path, **kwargs)
+        return out
+
     # ------------------------------------------------------------------ auth
     def health(self) -> dict[str, Any]:
-        return self.request("GET", "/health")  # type: ignore[no-any-return]
+        return self._object("GET", "/health")
 
     def login(self, username: str, password: str) -> dict[str, Any]:
         """Sign in; keeps the session token on this client and returns the login answer."""
-        out = self.request("POST", "/auth/login", json={"username": username, "password": password})
+        out = self._object("POST", "/auth/login", json={"username": username, "password": password})
         self.token = out["access_token"]
-        return out  # type: ignore[no-any-return]
+        return out
 
     def logout(self) -> None:
         self.request("POST", "/auth/logout")
         self.token = None
 
     def me(self) -> dict[str, Any]:
-        return self.request("GET", "/me")  # type: ignore[no-any-return]
+        return self._object("GET", "/me")
 
     # ------------------------------------------------------------------ knowledge bases
     def kbs(self) -> list[dict[str, Any]]:
-        return self.request("GET", "/kbs")  # type: ignore[no-any-return]
+        return self._rows("GET", "/kbs")
 
     def create_kb(
         self,
@@ -161,7 +171,7 @@ class ApiClient:
             "backend": backend,
             "embedder": embedder,
         }
-        return self.request("POST", "/kbs", json=body)  # type: ignore[no-any-return]
+        return self._object("POST", "/kbs", json=body)
 
     def migrate_kb(self, name: str, to: str) -> str:
         """Start re-indexing a base into another search backend; the job id."""
@@ -172,7 +182,7 @@ class ApiClient:
         return str(self.request("POST", f"/kbs/{name}/reembed", json={"embedder": embedder})["job_id"])
 
     def update_kb(self, name: str, **changes: Any) -> dict[str, Any]:
-        return self.request("PATCH", f"/kbs/{name}", json=changes)  # type: ignore[no-any-return]
+        return self._object("PATCH", f"/kbs/{name}", json=changes)
 
     def delete_kb(self, name: str) -> None:
         self.request("DELETE", f"/kbs/{name}")
@@ -188,24 +198,20 @@ class ApiClient:
         """Upload ``(filename, bytes)`` pairs for ingestion: ``{"job_id", "files"}``."""
         data = {"access_groups": access_groups or [], "tags": tags or []}
         parts = [("files", (name, content)) for name, content in files]
-        return self.request(  # type: ignore[no-any-return]
-            "POST", f"/kbs/{kb}/documents", files=parts, data=data, timeout=SLOW_TIMEOUT
-        )
+        return self._object("POST", f"/kbs/{kb}/documents", files=parts, data=data, timeout=SLOW_TIMEOUT)
 
     def documents(self, kb: str) -> list[dict[str, Any]]:
-        return self.request("GET", f"/kbs/{kb}/documents")  # type: ignore[no-any-return]
+        return self._rows("GET", f"/kbs/{kb}/documents")
 
     def update_document(self, doc_id: str, access_groups: list[str]) -> dict[str, Any]:
-        return self.request(  # type: ignore[no-any-return]
-            "PATCH", f"/documents/{doc_id}", json={"access_groups": access_groups}
-        )
+        return self._object("PATCH", f"/documents/{doc_id}", json={"access_groups": access_groups})
 
     def document_facts(self, doc_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/documents/{doc_id}/facts")  # type: ignore[no-any-return]
+        return self._object("GET", f"/documents/{doc_id}/facts")
 
     def update_document_facts(self, doc_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Set facts (a value of None removes that fact); returns the document's facts after."""
-        return self.request("PATCH", f"/documents/{doc_id}/facts", json=changes)  # type: ignore[no-any-return]
+        return self._object("PATCH", f"/documents/{doc_id}/facts", json=changes)
 
     def delete_document(self, doc_id: str) -> None:
         self.request("DELETE", f"/documents/{doc_id}")
@@ -219,18 +225,19 @@ class ApiClient:
             params["kb"] = kb
         if status:
             params["status"] = status
-        return self.request("GET", "/jobs", params=params)  # type: ignore[no-any-return]
+        return self._rows("GET", "/jobs", params=params)
 
     def retry_job(self, job_id: str) -> dict[str, Any]:
-        return self.request("POST", f"/jobs/{job_id}/retry")  # type: ignore[no-any-return]
+        return self._object("POST", f"/jobs/{job_id}/retry")
 
     def job(self, job_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/jobs/{job_id}")  # type: ignore[no-any-return]
+        return self._object("GET", f"/jobs/{job_id}")
 
     # ------------------------------------------------------------------ asking
     def search(self, query: str, kbs: list[str], k: int = 5) -> list[dict[str, Any]]:
-        out = self.request("POST", "/search", json={"query": query, "kbs": kbs, "k": k})
-        return out["hits"]  # type: ignore[no-any-return]
+        out = self._object("POST", "/search", json={"query": query, "kbs": kbs, "k": k})
+        hits: list[dict[str, Any]] = out["hits"]
+        return hits
 
     @staticmethod
     def _chat_body(
@@ -264,7 +271,7 @@ class ApiClient:
     ) -> dict[str, Any]:
         """The checked answer (ChatAnswer) in one response."""
         body = self._chat_body(question, kbs, scenario, tone, mode, conversation_id, False)
-        return self.request("POST", "/chat", json=body, timeout=SLOW_TIMEOUT)  # type: ignore[no-any-return]
+        return self._object("POST", "/chat", json=body, timeout=SLOW_TIMEOUT)
 
     def chat_stream(
         self,
@@ -306,10 +313,10 @@ class ApiClient:
 
     # ------------------------------------------------------------------ conversations and feedback
     def conversations(self) -> list[dict[str, Any]]:
-        return self.request("GET", "/conversations")  # type: ignore[no-any-return]
+        return self._rows("GET", "/conversations")
 
     def conversation(self, conversation_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/conversations/{conversation_id}")  # type: ignore[no-any-return]
+        return self._object("GET", f"/conversations/{conversation_id}")
 
     def delete_conversation(self, conversation_id: str) -> None:
         self.request("DELETE", f"/conversations/{conversation_id}")
@@ -319,24 +326,24 @@ class ApiClient:
         return str(self.request("POST", "/feedback", json=body)["id"])
 
     def feedback(self, limit: int = 100) -> list[dict[str, Any]]:
-        return self.request("GET", "/feedback", params={"limit": limit})  # type: ignore[no-any-return]
+        return self._rows("GET", "/feedback", params={"limit": limit})
 
     # ------------------------------------------------------------------ users and groups
     def users(self) -> list[dict[str, Any]]:
-        return self.request("GET", "/users")  # type: ignore[no-any-return]
+        return self._rows("GET", "/users")
 
     def create_user(self, username: str, password: str, role: str, groups: list[str]) -> dict[str, Any]:
         body = {"username": username, "password": password, "role": role, "groups": groups}
-        return self.request("POST", "/users", json=body)  # type: ignore[no-any-return]
+        return self._object("POST", "/users", json=body)
 
     def update_user(self, user_id: str, **changes: Any) -> dict[str, Any]:
-        return self.request("PATCH", f"/users/{user_id}", json=changes)  # type: ignore[no-any-return]
+        return self._object("PATCH", f"/users/{user_id}", json=changes)
 
     def groups(self) -> list[dict[str, Any]]:
-        return self.request("GET", "/groups")  # type: ignore[no-any-return]
+        return self._rows("GET", "/groups")
 
     def create_group(self, name: str) -> dict[str, Any]:
-        return self.request("POST", "/groups", json={"name": name})  # type: ignore[no-any-return]
+        return self._object("POST", "/groups", json={"name": name})
 
     def delete_group(self, name: str) -> None:
         self.request("DELETE", f"/groups/{name}")
@@ -345,12 +352,12 @@ class ApiClient:
         params: dict[str, Any] = {"limit": limit}
         if action:
             params["action"] = action
-        return self.request("GET", "/audit", params=params)  # type: ignore[no-any-return]
+        return self._rows("GET", "/audit", params=params)
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, kb: str, filename: str, content: bytes, kind: str, limit: int = 20) -> dict[str, Any]:
         """Run ``kind`` (answers | retrieval) on a JSONL Q&A file: ``{"kind", "summary", "per_question"}``."""
-        return self.request(  # type: ignore[no-any-return]
+        return self._object(
             "POST",
             f"/kbs/{kb}/eval",
             files={"file": (filename, content, "application/x-ndjson")},

@@ -30,7 +30,8 @@ LANGUAGE_KEY = "ui_language"
 @cache
 def catalog(language: str) -> dict[str, str]:
     """The messages of ``language`` (English text → its translation)."""
-    return json.loads((LOCALES / f"{language}.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    messages: dict[str, str] = json.loads((LOCALES / f"{language}.json").read_text(encoding="utf-8"))
+    return messages
 
 
 def browser_language(accept_language: str | None) -> str | None:

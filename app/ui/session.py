@@ -25,11 +25,11 @@ KEPT = frozenset({FLASH, COOKIE_SCRIPT, SIGNED_OUT})
 def client() -> ApiClient:
     """This browser session's API client, carrying its token (rebuilt when the URL or token changes)."""
     url, token = api_url(), st.session_state.get(TOKEN)
-    cached = st.session_state.get("_api_client")
+    cached: ApiClient | None = st.session_state.get("_api_client")
     if cached is None or cached.base_url != url or cached.token != token:
         cached = ApiClient(url, token)
         st.session_state["_api_client"] = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def flash(message: str, kind: str = "success") -> None:
@@ -59,7 +59,8 @@ def sign_in(username: str, password: str) -> dict[str, Any]:
     st.session_state[USER] = login["user"]
     code = issue_code(login["access_token"], login.get("expires_at"))
     st.session_state[COOKIE_SCRIPT] = store_cookie_script(code)
-    return login["user"]  # type: ignore[no-any-return]
+    user: dict[str, Any] = login["user"]
+    return user
 
 
 def sign_out() -> None:
@@ -122,7 +123,7 @@ def current_user() -> dict[str, Any] | None:
 
 def require_role(*roles: str) -> dict[str, Any]:
     """The signed-in user if their role is one of ``roles``; otherwise stop the page with a message."""
-    user = st.session_state.get(USER)
+    user: dict[str, Any] | None = st.session_state.get(USER)
     if not user:
         st.warning(t("Please sign in."))
         st.stop()
@@ -135,7 +136,7 @@ def require_role(*roles: str) -> dict[str, Any]:
             )
         )
         st.stop()
-    return user  # type: ignore[no-any-return]
+    return user
 
 
 @contextmanager

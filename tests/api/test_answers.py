@@ -61,8 +61,7 @@ class Scripted:
 
 def _script(api: Api, reply: str, delay: float = 0.0) -> Scripted:
     model = Scripted(reply, delay)
-    answerer = api.services.ctx.answerer
-    answerer.generator = answerer.condenser = model
+    api.services.ctx.override(generator=model, condenser=model)
     return model
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.uploads import safe_filename
+from app.services.uploads import safe_filename
 from core.db import IngestionJob
 from tests.api.conftest import Api
 

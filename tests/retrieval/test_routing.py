@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.documents import DocumentService
+from app.services.documents import DocumentService
 from core.db import Database, DocumentRow, utcnow
 from core.facts import apply_admin_facts
 from core.settings import Settings

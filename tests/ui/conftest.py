@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.accounts import Accounts
 from app.api.main import create_app
 from app.context import AppContext
+from app.services.accounts import Accounts
 from app.ui.client import ApiClient
 from app.ui.session import TOKEN
 from core.settings import Settings

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from app import cli_ui
-from app.cli import app
+from app.cli import ui as cli_ui
+from app.cli.main import app
 
 
 def test_kb_ui_runs_streamlit_with_the_api_url(monkeypatch: pytest.MonkeyPatch) -> None:

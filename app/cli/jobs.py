@@ -20,8 +20,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app.cli.common import err, open_context
 from app.context import AppContext
-from app.jobs import JobService
+from app.services.jobs import JobService
 from core.db import IngestionJob
 from core.errors import KBError
 from core.jobqueue import FINISHED
@@ -29,7 +30,6 @@ from core.settings import load_settings
 from ingest.jobs import worker_name
 
 jobs_app = typer.Typer(no_args_is_help=True, help="List jobs and retry the ones that gave up.")
-err = Console(stderr=True, soft_wrap=True)
 
 NO_QUEUE = (
     "no task queue is configured: the API process runs jobs itself (KB_QUEUE=inprocess). For separate "
@@ -139,7 +139,7 @@ def jobs_list(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List jobs, newest first."""
-    ctx = AppContext(load_settings())
+    ctx = open_context()
     rows = [_job_json(job, name) for job, name in job_service(ctx).list(kb, limit, status)]
     if as_json:
         sys.stdout.write(json.dumps(rows, default=str) + "\n")
@@ -155,7 +155,7 @@ def jobs_list(
 @jobs_app.command("retry")
 def jobs_retry(job_id: str) -> None:
     """Queue a dead, failed or partial job again (with a fresh attempt budget)."""
-    ctx = AppContext(load_settings())
+    ctx = open_context()
     try:
         job = job_service(ctx).retry(job_id)
     except KBError as exc:

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from app.api.deps import AdminDep, ServicesDep
-from app.evaluation import evaluate_file
+from app.services.evaluation import evaluate_file
 
 router = APIRouter(tags=["admin"])
 
@@ -18,7 +18,7 @@ router = APIRouter(tags=["admin"])
 def list_feedback(
     _: AdminDep, svc: ServicesDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[dict[str, Any]]:
-    return svc.chat.list_feedback(limit)
+    return svc.feedback.latest(limit)
 
 
 @router.get("/audit")
@@ -40,7 +40,7 @@ def evaluate(
     kind: Annotated[Literal["answers", "retrieval"], Form()] = "answers",
     limit: Annotated[int, Form(ge=1, le=200)] = 20,
 ) -> dict[str, Any]:
-    svc.ctx.catalog.get(name)
+    svc.bases.get(name)  # 404 before the file is read
     limit = min(limit, svc.settings.eval_max_questions)
     data = file.file.read(5 * 1024 * 1024 + 1)
     if len(data) > 5 * 1024 * 1024:

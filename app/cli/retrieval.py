@@ -11,15 +11,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.context import AppContext
+from app.cli.common import err, open_context
 from core.errors import KBError
-from core.settings import load_settings
 from core.types import Hit, Principal
 from retrieval.evaluation import Unit
 from retrieval.filters import SearchFilters
 from retrieval.routing import Route
 
-err = Console(stderr=True, soft_wrap=True)
 eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval and answer quality.")
 
 
@@ -66,7 +64,7 @@ def search(
 ) -> None:
     """Hybrid search (dense + BM25, fused, reranked) over one or more knowledge bases, routed by
     the company, period or product the query names (document facts)."""
-    ctx = AppContext(load_settings())
+    ctx = open_context()
     filters = SearchFilters(kbs=tuple(kb), tags=frozenset(tag) if tag else None)
     principal = principal_from_flags(user, group)
     try:
@@ -137,7 +135,7 @@ def eval_retrieval(
     if unit not in ("chunk", "doc", "page"):
         err.print("[red]error:[/red] --unit must be chunk, doc or page")
         raise typer.Exit(2)
-    ctx = AppContext(load_settings())
+    ctx = open_context()
     try:
         base = ctx.catalog.get(kb)
     except KBError as exc:

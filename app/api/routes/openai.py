@@ -7,7 +7,6 @@ Client system messages are ignored: the platform's grounding rules are not negot
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -20,9 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CallerDep, ServicesDep
 from app.api.problems import problem_body
-from app.api.routes_chat import SSE_HEADERS
-from app.chat import ChatRequest
-from retrieval.filters import can_read_kb
+from app.api.sse import SSE_HEADERS, sse_data
+from app.services.chat.answering import ChatRequest
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -47,13 +45,11 @@ class OAChatIn(BaseModel):
 
 @router.get("/models")
 def list_models(caller: CallerDep, svc: ServicesDep) -> dict[str, Any]:
-    principal = caller.principal()
     return {
         "object": "list",
         "data": [
             {"id": r["name"], "object": "model", "created": 0, "owned_by": "kb-platform"}
-            for r in svc.ctx.catalog.list()
-            if can_read_kb(r["read_groups"], principal)  # type: ignore[arg-type]
+            for r in svc.bases.readable(caller.principal())
         ],
     }
 
@@ -103,7 +99,7 @@ def chat_completions(body: OAChatIn, request: Request, caller: CallerDep, svc: S
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
             **extra,
         }
-        return f"data: {json.dumps(body_, ensure_ascii=False)}\n\n"
+        return sse_data(body_)
 
     async def events() -> AsyncIterator[str]:
         yield chunk({"role": "assistant"})
@@ -130,7 +126,7 @@ def chat_completions(body: OAChatIn, request: Request, caller: CallerDep, svc: S
                     )
                 elif event == "error":
                     error = {"error": {"message": data["detail"], "code": data["status"]}}
-                    yield f"data: {json.dumps(error)}\n\n"
+                    yield sse_data(error)
         finally:
             answer.cancel()
         yield "data: [DONE]\n\n"

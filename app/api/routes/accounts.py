@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from app.accounts import AuthError, TooManyAttempts
 from app.api.deps import AdminDep, CallerDep, ServicesDep
 from app.api.schemas import (
     GroupIn,
@@ -18,6 +17,7 @@ from app.api.schemas import (
     UserOut,
     UserPatch,
 )
+from app.services.accounts import AuthError, TooManyAttempts
 
 router = APIRouter()
 

@@ -7,14 +7,13 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from app.accounts import Accounts
+from app.cli.common import err
+from app.services.accounts import Accounts
 from core.db import Database
 from core.errors import KBError
 from core.settings import load_settings
 
-err = Console(stderr=True, soft_wrap=True)
 users_app = typer.Typer(help="User accounts (the API's sign-in).", no_args_is_help=True)
 groups_app = typer.Typer(help="Access groups.", no_args_is_help=True)
 

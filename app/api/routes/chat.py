@@ -9,31 +9,27 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.accounts import Caller
 from app.api.capacity import GenerationBusy
 from app.api.deps import CallerDep, ServicesDep
 from app.api.problems import Forbidden, problem_body
 from app.api.schemas import ChatIn, ChatOut, FeedbackIn, HitOut, IdOut, SearchIn, SearchOut
-from app.chat import ChatRequest, sse
+from app.api.sse import SSE_HEADERS, sse
+from app.services.accounts import Caller
+from app.services.chat.answering import ChatRequest
 from retrieval.filters import SearchFilters
 
 router = APIRouter()
 
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
 
 @router.post("/search", response_model=SearchOut, tags=["search"])
 def search(body: SearchIn, caller: CallerDep, svc: ServicesDep) -> SearchOut:
-    principal = caller.principal()
-    for name in body.kbs:
-        svc.chat.readable_kb(name, principal)
     filters = SearchFilters(
         kbs=tuple(dict.fromkeys(body.kbs)),
         tags=frozenset(body.tags) if body.tags else None,
         metadata=dict(body.metadata),
     )
-    hits = svc.ctx.retriever.search(
-        body.query, k=body.k, filters=filters, principal=principal, rerank=body.rerank
+    hits = svc.search.search(
+        body.query, k=body.k, filters=filters, principal=caller.principal(), rerank=body.rerank
     )
     return SearchOut(
         hits=[
@@ -123,20 +119,20 @@ def chat(body: ChatIn, request: Request, caller: CallerDep, svc: ServicesDep) ->
 
 @router.get("/conversations", tags=["chat"])
 def list_conversations(caller: CallerDep, svc: ServicesDep) -> list[dict[str, Any]]:
-    return svc.chat.list_conversations(caller)
+    return svc.conversations.summaries(caller)
 
 
 @router.get("/conversations/{conversation_id}", tags=["chat"])
 def get_conversation(conversation_id: str, caller: CallerDep, svc: ServicesDep) -> dict[str, Any]:
-    return svc.chat.get_conversation(caller, conversation_id)
+    return svc.conversations.get(caller, conversation_id)
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204, tags=["chat"])
 def delete_conversation(conversation_id: str, caller: CallerDep, svc: ServicesDep) -> Response:
-    svc.chat.delete_conversation(caller, conversation_id)
+    svc.conversations.delete(caller, conversation_id)
     return Response(status_code=204)
 
 
 @router.post("/feedback", response_model=IdOut, status_code=201, tags=["chat"])
 def add_feedback(body: FeedbackIn, caller: CallerDep, svc: ServicesDep) -> IdOut:
-    return IdOut(id=svc.chat.add_feedback(caller, body.message_id, body.rating, body.comment))
+    return IdOut(id=svc.feedback.add(caller, body.message_id, body.rating, body.comment))

@@ -1,6 +1,6 @@
 """``kb ui``: run the Streamlit UI, an HTTP client of the API (it never loads models or the database).
 
-Also runnable on its own on a host that only serves the UI: ``python -m app.cli_ui --api-url URL``.
+Also runnable on its own on a host that only serves the UI: ``python -m app.cli.ui --api-url URL``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 # The UI's web server: the Streamlit pages plus its own session-cookie and file routes.
-UI_SERVER = Path(__file__).resolve().parent / "ui" / "server.py"
+UI_SERVER = Path(__file__).resolve().parents[1] / "ui" / "server.py"
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
 

@@ -10,16 +10,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from app.chat import answer_payload
-from app.cli_retrieval import eval_app, principal_from_flags
-from app.context import AppContext
+from app.cli.common import err, open_context
+from app.cli.retrieval import eval_app, principal_from_flags
+from app.services.chat.answering import answer_payload
 from core.errors import KBError
-from core.settings import load_settings
 from core.types import Answer
 from generation.answerer import AskHooks
 from retrieval.filters import SearchFilters
-
-err = Console(stderr=True, soft_wrap=True)
 
 
 def ask(
@@ -38,7 +35,7 @@ def ask(
 ) -> None:
     """Answer a question from the knowledge base. Streams only sentences that passed the citation
     checks; what is printed is never withdrawn."""
-    ctx = AppContext(load_settings())
+    ctx = open_context()
     filters = SearchFilters(kbs=tuple(kb))
     out = Console()
     hooks = AskHooks(
@@ -110,7 +107,7 @@ def eval_answers(
     if context not in ("retrieved", "gold"):
         err.print("[red]error:[/red] --context is retrieved or gold")
         raise typer.Exit(2)
-    ctx = AppContext(load_settings())
+    ctx = open_context()
     items = read_qa(qa)[:limit]
     keys = tuple(filter_by or ())
     missing = [i.question for i in items if any(k not in i.metadata for k in keys)]

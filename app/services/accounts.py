@@ -180,6 +180,12 @@ class Accounts:
             session.refresh(user)
             return user
 
+    def access_groups(self, groups: list[str], *, allow_everyone: bool) -> list[str]:
+        """Existing group names, sorted. A base may list ``everyone``; on a document it means "no
+        narrowing", i.e. an empty list."""
+        named = self.require_groups(groups)
+        return sorted([*named, EVERYONE]) if allow_everyone and EVERYONE in groups else named
+
     def require_groups(self, groups: list[str], session: Session | None = None) -> list[str]:
         """The named groups (sorted, without the built-in ``everyone``); NotFoundError naming any that
         do not exist."""

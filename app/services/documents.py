@@ -11,6 +11,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from sqlalchemy import select
 
+from core.access import can_read, can_read_kb
 from core.catalog import base_ref
 from core.db import ChunkRow, Database, DocumentRow, KnowledgeBase, utcnow
 from core.errors import NotFoundError
@@ -18,7 +19,6 @@ from core.facts import apply_admin_facts, facts_of
 from core.stores.base import BlobStore, filterable_metadata
 from core.stores.registry import SearchBackends
 from core.types import Principal
-from retrieval.filters import can_read, can_read_kb
 
 T = TypeVar("T")
 

@@ -1,0 +1,1 @@
+"""Chat over knowledge bases: read access, answering, conversations and feedback, one module each."""
