@@ -11,6 +11,7 @@ spanning labels filled to the right over empty cells.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,7 +113,10 @@ def scale_in(text: str) -> str:
 def unit_in(texts: Sequence[str]) -> str:
     """The currency or percent the cells are written in, when most figures carry it."""
     marks = [m for t in texts for m in re.findall(r"[$€£¥%]", t)]
-    return max(set(marks), key=marks.count) if marks else ""
+    if not marks:
+        return ""
+    counts = Counter(marks)  # a tie goes to the mark written first, whatever the hash seed
+    return next(m for m in marks if counts[m] == max(counts.values()))
 
 
 def _no_figures(row: Sequence[str]) -> bool:

@@ -26,6 +26,7 @@ MAX_ROWS = 3
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _CHANGE = re.compile(r"\bchange\b|\bvariance\b|%|变动|变化", re.I)
 _QUARTER = re.compile(r"\b(?:(first|second|third|fourth)\s+quarter|Q([1-4]))\b", re.I)
+_CURRENCIES = ("$", "€", "£", "¥")
 _ORDINAL = {"first": "1", "second": "2", "third": "3", "fourth": "4"}
 
 
@@ -48,7 +49,9 @@ class TableLookup:
 
 def _cell_text(cell: NumberCell) -> str:
     text = cell.cell.text.strip()
-    scale = cell.table.scale
+    unit, scale = cell.table.unit, cell.table.scale
+    if unit in _CURRENCIES and "%" not in text and not any(c in text for c in _CURRENCIES):
+        text = f"{unit}{text}"  # statements print the currency on a column's first row only
     value = f"{text} {scale}" if scale and "%" not in text else text
     return f"{cell.cell.column}: {value}" if cell.cell.column else value
 

@@ -78,7 +78,7 @@ def test_several_named_rows_change_columns_left_out() -> None:
     q = "In the latest quarter, what were NVIDIA's gaming and professional visualization sales?"
     assert look_up(q, [passage(SEGMENTS)], terms(q)).text() == (  # type: ignore[union-attr]
         "Gaming — Three Months Ended October 29, 2023: $2,856 million [1]. "
-        "Professional Visualization — Three Months Ended October 29, 2023: 416 million [1]."
+        "Professional Visualization — Three Months Ended October 29, 2023: $416 million [1]."
     )
 
 

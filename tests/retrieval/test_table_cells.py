@@ -33,3 +33,10 @@ def test_cells_come_back_on_hits(settings: Settings, db: Database, tmp_path: Pat
     tables = [h.metadata["table"] for h in hits if h.metadata.get("table")]
     assert tables and tables[0]["scale"] == "million"
     assert ["iPhone", "Q3 2023", "39,669"] in tables[0]["cells"]
+
+
+def test_the_unit_of_a_tie_is_the_mark_written_first_whatever_the_hash_seed() -> None:
+    from core.tables import unit_in
+
+    assert unit_in(["$2,856", "81%", "416", "108%", "$6,778"]) == "$"
+    assert unit_in(["81%", "$2,856", "108%", "$6,778"]) == "%"
