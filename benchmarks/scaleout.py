@@ -3,9 +3,13 @@ documents, time from upload to searchable, and a load run (concurrent streamed c
 while an ingest runs) against one API replica with explicit generation capacity.
 
     .venv/bin/python -m benchmarks.scaleout --out benchmarks/results/scaleout.json [--llm-profile default]
+    .venv/bin/python -m benchmarks.scaleout --out OUT --phases load \
+        --llm-backend openai --llm-url http://127.0.0.1:18120 --llm-model NAME --slots 4
 
 Starts its own throw-away PostgreSQL (scripts/dev_services.sh); everything else is `kb serve` and
-`kb worker` with the default embedder. The machine is shared: the load average is recorded with
+`kb worker` with the default embedder. With ``--llm-backend openai`` the API answers through an
+OpenAI-compatible server started beforehand (scripts/llama_server.sh start 4 18120), with
+``KB_GENERATION_SLOTS`` = ``--slots``. The machine is shared: the load average is recorded with
 every figure.
 """
 
@@ -15,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -193,15 +198,36 @@ async def load_run(c: Cluster, chats: int, searches: int, rounds: int) -> dict[s
     }
 
 
+def llm_env(args: argparse.Namespace) -> tuple[dict[str, str], dict[str, Any]]:
+    """The API's generation settings for the run, and what the results record about them."""
+    env = {"KB_LLM_PROFILE": args.llm_profile, "KB_GENERATION_SLOTS": str(args.slots)}
+    record: dict[str, Any] = {"llm_backend": args.llm_backend, "generation_slots": args.slots}
+    if args.llm_backend == "llamacpp":
+        return env, {**record, "llm_profile": args.llm_profile}
+    if not (args.llm_url and args.llm_model):
+        raise SystemExit("--llm-backend openai needs --llm-url and --llm-model (scripts/llama_server.sh)")
+    env.update(KB_LLM_BACKEND="openai", KB_LLM_BASE_URL=args.llm_url, KB_LLM_MODEL=args.llm_model)
+    props = httpx.get(f"{args.llm_url}/props", timeout=10)  # llama-server: its slots, as a check
+    server_slots = props.json().get("total_slots") if props.status_code == 200 else None
+    if server_slots is not None and server_slots != args.slots:
+        raise SystemExit(f"{args.llm_url} has {server_slots} slots but --slots is {args.slots}")
+    return env, {**record, "llm_url": args.llm_url, "llm_model": args.llm_model, "server_slots": server_slots}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--llm-profile", default="default")
+    parser.add_argument("--llm-backend", choices=("llamacpp", "openai"), default="llamacpp")
+    parser.add_argument("--llm-url", help="OpenAI-compatible server root (--llm-backend openai)")
+    parser.add_argument("--llm-model", help="the model name that server serves (--llm-backend openai)")
+    parser.add_argument("--slots", type=int, default=1, help="KB_GENERATION_SLOTS: the server's slots")
     parser.add_argument("--chats", type=int, default=16)
     parser.add_argument("--searches", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--phases", default="ingest,searchable,load", help="any of ingest,searchable,load")
     args = parser.parse_args()
+    generation_env, generation = llm_env(args)
     root = Path(tempfile.mkdtemp(prefix="kb-scaleout-"))
     services = Path(tempfile.mkdtemp(prefix="kb-scaleout-pg-"))
     database_url = start_postgres(services)
@@ -209,7 +235,7 @@ def main() -> None:
     # The product's defaults, not the fault suite's shortcuts: real embedder, real LLM.
     for key in ("KB_EMBEDDER", "KB_LLM_BACKEND", "KB_COMMIT_EVERY_CHUNKS", "KB_JOB_LEASE_SECONDS"):
         c.env.pop(key, None)
-    c.env["KB_LLM_PROFILE"] = args.llm_profile
+    c.env.update(generation_env)
     c.env["KB_GENERATION_WAIT_SECONDS"] = "900"  # every chat waits its turn: the figure is the wait
     results: dict[str, Any] = {"documents": [str(p.relative_to(REPO)) for p in DOCS], "cores": os.cpu_count()}
     try:
@@ -236,12 +262,13 @@ def main() -> None:
                 results["load"] = asyncio.run(load_run(c, args.chats, args.searches, args.rounds))
             finally:
                 results["api_exit_code"] = c.apis["A"].process.poll()  # None: it kept running
-            results["load"]["llm_profile"] = args.llm_profile
+            results["load"].update(generation)
             print(json.dumps(results["load"]), flush=True)
     finally:
         c.stop()
         stop_postgres(services)
         args.out.write_text(json.dumps(results, indent=2))
+        shutil.rmtree(root / "data" / "models", ignore_errors=True)  # a joined 1.1 GB copy; logs stay
 
 
 if __name__ == "__main__":
