@@ -203,7 +203,9 @@ def llm_env(args: argparse.Namespace) -> tuple[dict[str, str], dict[str, Any]]:
     env = {"KB_LLM_PROFILE": args.llm_profile, "KB_GENERATION_SLOTS": str(args.slots)}
     record: dict[str, Any] = {"llm_backend": args.llm_backend, "generation_slots": args.slots}
     if args.llm_backend == "llamacpp":
-        return env, {**record, "llm_profile": args.llm_profile}
+        if args.llm_threads:
+            env["KB_LLM_THREADS"] = str(args.llm_threads)
+        return env, {**record, "llm_profile": args.llm_profile, "llm_threads": args.llm_threads}
     if not (args.llm_url and args.llm_model):
         raise SystemExit("--llm-backend openai needs --llm-url and --llm-model (scripts/llama_server.sh)")
     env.update(KB_LLM_BACKEND="openai", KB_LLM_BASE_URL=args.llm_url, KB_LLM_MODEL=args.llm_model)
@@ -222,6 +224,7 @@ def main() -> None:
     parser.add_argument("--llm-url", help="OpenAI-compatible server root (--llm-backend openai)")
     parser.add_argument("--llm-model", help="the model name that server serves (--llm-backend openai)")
     parser.add_argument("--slots", type=int, default=1, help="KB_GENERATION_SLOTS: the server's slots")
+    parser.add_argument("--llm-threads", type=int, help="KB_LLM_THREADS of the in-process model")
     parser.add_argument("--chats", type=int, default=16)
     parser.add_argument("--searches", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)

@@ -3,7 +3,8 @@
 # answers are generated at once (parallel slots, continuous batching) behind KB_LLM_BACKEND=openai.
 #
 #   scripts/llama_server.sh build                # once: compiles llama-server (~10 min on 2 cores)
-#   scripts/llama_server.sh start [SLOTS] [PORT] # runs it in the foreground (default: 4 slots, :8080)
+#   scripts/llama_server.sh start [SLOTS] [PORT] [llama-server options...]
+#                                                # runs it in the foreground (default: 4 slots, :8080)
 #
 # Then point every API process at it, with as many answer slots as the server has:
 #   KB_LLM_BACKEND=openai KB_LLM_BASE_URL=http://127.0.0.1:8080 KB_LLM_MODEL=<the alias printed>
@@ -38,6 +39,7 @@ build() {
 
 start() {
     local slots="${1:-4}" port="${2:-8080}" model alias
+    shift "$(($# < 2 ? $# : 2))"
     [ -x "$BIN" ] || { echo "no $BIN: run scripts/llama_server.sh build first" >&2; exit 1; }
     # The same file `kb serve` would load: KB_LLM_MODEL_PATH, else the bundled profile, joined and
     # sha256-checked into the data dir by generation.bundled.
@@ -56,11 +58,11 @@ EOF
     exec "$BIN" --model "$model" --alias "$alias" --host "${LLAMA_HOST:-127.0.0.1}" --port "$port" \
         --parallel "$slots" --cont-batching --no-kv-unified \
         --ctx-size "$((slots * ${LLAMA_CTX_PER_SLOT:-4096}))" \
-        --threads "${LLAMA_THREADS:-$(nproc)}" --threads-batch "${LLAMA_THREADS:-$(nproc)}" --no-webui
+        --threads "${LLAMA_THREADS:-$(nproc)}" --threads-batch "${LLAMA_THREADS:-$(nproc)}" --no-webui "$@"
 }
 
 case "${1:-}" in
     build) build ;;
     start) shift; start "$@" ;;
-    *) echo "usage: $0 build | start [SLOTS] [PORT]" >&2; exit 2 ;;
+    *) echo "usage: $0 build | start [SLOTS] [PORT] [llama-server options...]" >&2; exit 2 ;;
 esac
