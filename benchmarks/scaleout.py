@@ -22,6 +22,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,10 @@ async def _chat(client: httpx.AsyncClient, c: Cluster, kb: str, question: str) -
                 out["queued_s"] = time.monotonic() - started
             elif line.startswith("data:") and event == "sentence" and out["first_token_s"] is None:
                 out["first_token_s"] = time.monotonic() - started
+            elif line.startswith("data:") and event == "answer":
+                answer = json.loads(line[5:])
+                out["kind"] = "abstained" if answer.get("abstained") else answer.get("kind")
+                out["answer_s"] = time.monotonic() - started
             elif line.startswith("data:") and event == "error":
                 out["error"] = json.loads(line[5:]).get("detail")
     out["total_s"] = time.monotonic() - started
@@ -150,10 +155,14 @@ async def _chat(client: httpx.AsyncClient, c: Cluster, kb: str, question: str) -
 
 
 async def _search(client: httpx.AsyncClient, c: Cluster, kb: str, query: str) -> tuple[int, float]:
+    """(HTTP status, seconds); status 0 when the connection broke (counted, not fatal)."""
     started = time.monotonic()
-    response = await client.post(
-        f"{c.apis['A'].url}/search", headers=c.headers, json={"query": query, "kbs": [kb]}, timeout=60
-    )
+    try:
+        response = await client.post(
+            f"{c.apis['A'].url}/search", headers=c.headers, json={"query": query, "kbs": [kb]}, timeout=60
+        )
+    except httpx.TransportError:
+        return 0, time.monotonic() - started
     return response.status_code, time.monotonic() - started
 
 
@@ -163,13 +172,19 @@ async def load_run(c: Cluster, chats: int, searches: int, rounds: int) -> dict[s
     make_kb(c, "ingesting")
     ingest_job = upload(c, "ingesting", DOCS)  # runs on the workers during the whole load
     before = load()
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=200)) as client:
+    # Searches open a connection each: a kept-alive one that uvicorn closes after 5 idle seconds can
+    # be reused by the client at the moment the (busy) server closes it, a client-side ReadError.
+    fresh = httpx.Limits(max_connections=200, max_keepalive_connections=0)
+    async with (
+        httpx.AsyncClient(limits=httpx.Limits(max_connections=200)) as client,
+        httpx.AsyncClient(limits=fresh) as searcher,
+    ):
         chat_tasks = [
             asyncio.create_task(_chat(client, c, "t20", texts[i % len(texts)])) for i in range(chats)
         ]
         search_results: list[tuple[int, float]] = []
         for r in range(rounds):
-            batch = [_search(client, c, "t20", texts[(r + i) % len(texts)]) for i in range(searches)]
+            batch = [_search(searcher, c, "t20", texts[(r + i) % len(texts)]) for i in range(searches)]
             search_results += await asyncio.gather(*batch)
             await asyncio.sleep(2)
         chat_results = await asyncio.gather(*chat_tasks)
@@ -181,7 +196,8 @@ async def load_run(c: Cluster, chats: int, searches: int, rounds: int) -> dict[s
         "chats": chats,
         "searches_per_round": searches,
         "search_rounds": rounds,
-        "search_status": sorted({code for code, _ in search_results}),
+        "search_status": sorted({code for code, _ in search_results}),  # 0: the connection broke
+        "search_connection_errors": sum(code == 0 for code, _ in search_results),
         "search_p50_s": pct(latencies, 0.5),
         "search_p95_s": pct(latencies, 0.95),
         "chat_status": sorted({r["status"] for r in chat_results}),
@@ -192,6 +208,15 @@ async def load_run(c: Cluster, chats: int, searches: int, rounds: int) -> dict[s
         "first_token_p50_s": pct(first, 0.5),
         "first_token_p95_s": pct(first, 0.95),
         "chat_total_p95_s": pct([r["total_s"] for r in chat_results], 0.95),
+        # Only generated answers stream sentences; an abstention or a quote arrives whole.
+        "chats_with_sentence": len(first),
+        "answer_kinds": dict(Counter(str(r.get("kind")) for r in chat_results)),
+        "answer_event_p50_s": pct([r["answer_s"] for r in chat_results if "answer_s" in r], 0.5),
+        "answer_event_p95_s": pct([r["answer_s"] for r in chat_results if "answer_s" in r], 0.95),
+        "chat_rows": [
+            {k: round(v, 2) if isinstance(v, float) else v for k, v in r.items() if k != "positions"}
+            for r in chat_results
+        ],
         "ingest_during_load": {k: ingest[k] for k in ("status", "processed_files", "total_files")},
         "load_before": before,
         "load_after": load(),
