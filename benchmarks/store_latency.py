@@ -73,7 +73,9 @@ def load(
     t0 = time.perf_counter()
     # --bulk (postgres): rows first, the HNSW index built once at the end; product ingest stays incremental.
     bulk_load = getattr(backend, "bulk_load", None) if bulk else None
-    with backend.writer(base_ref(kb)) as writer, bulk_load(base_ref(kb)) if bulk_load else nullcontext():
+    # 4 GB: the HNSW graph of 1M 384-d rows must fit in maintenance_work_mem or the build crawls on disk
+    loading = bulk_load(base_ref(kb), memory="4GB") if bulk_load else nullcontext()
+    with backend.writer(base_ref(kb)) as writer, loading:
         for start in range(0, n, BATCH):
             stop = min(n, start + BATCH)
             docs = range(start // PER_DOC, (stop - 1) // PER_DOC + 1)
