@@ -95,6 +95,16 @@ def _hnsw_name(kb_id: int) -> str:
     return f"{TABLE}_hnsw_{int(kb_id)}"
 
 
+def _base_rows(kb: BaseRef) -> str:
+    """The predicate of the base's partial HNSW index.
+
+    The dimension is part of it because CREATE INDEX also indexes rows deleted moments ago that an
+    older snapshot may still see: after a re-embed to another model, the old vectors would otherwise
+    fail the cast to the new dimension.
+    """
+    return f"kb_id = {int(kb.id)} AND vector_dims(embedding) = {int(kb.dim)}"
+
+
 def _quote(lexeme: str) -> str:
     """A lexeme as a tsvector/tsquery literal (no parsing, no normalisation by PostgreSQL)."""
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
@@ -146,16 +156,21 @@ class PgVectorStore:
         self.backend = backend
         self.kb = kb
 
-    def search(self, vector: np.ndarray, k: int, flt: StoreFilter) -> Scored:
-        if k <= 0 or not self.kb.dim:
-            return empty_scored()
+    def query(self, vector: np.ndarray, k: int, flt: StoreFilter) -> tuple[Any, dict[str, Any]]:
+        """The top-k statement and its parameters."""
         where, params = _where(flt)
+        where += f" AND {_base_rows(self.kb)}"  # as the partial index says, so the planner uses it
         cast = f"embedding::vector({int(self.kb.dim)})"
         sql = text(
             f"SELECT key, 1 - ({cast} <=> CAST(:q AS vector({int(self.kb.dim)}))) AS score "
             f"FROM {TABLE} WHERE {where} ORDER BY {cast} <=> CAST(:q AS vector({int(self.kb.dim)})) LIMIT :k"
         )
-        params |= {"q": np.asarray(vector, np.float32).reshape(-1), "k": k}
+        return sql, params | {"q": np.asarray(vector, np.float32).reshape(-1), "k": k}
+
+    def search(self, vector: np.ndarray, k: int, flt: StoreFilter) -> Scored:
+        if k <= 0 or not self.kb.dim:
+            return empty_scored()
+        sql, params = self.query(vector, k, flt)
         s = self.backend.settings
         with self.backend.session() as session:
             # SET LOCAL: this transaction only, so a pooled connection never carries it to another query.
@@ -400,7 +415,7 @@ class PostgresBackend:
             text(
                 f"CREATE INDEX IF NOT EXISTS {_hnsw_name(kb.id)} ON {TABLE} USING hnsw "
                 f"((embedding::vector({int(kb.dim)})) vector_cosine_ops) "
-                f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) WHERE kb_id = {int(kb.id)}"
+                f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) WHERE {_base_rows(kb)}"
             )
         )
         self._bases.add((kb.id, kb.dim))
