@@ -1,7 +1,8 @@
 """Retrieval quality per search backend on the three dev sets, and what a migration between them costs.
 
 Usage: eval "$(scripts/dev_services.sh start)"
-       .venv/bin/python -m benchmarks.backend_parity [--set contoso --set tatqa --set hetpqa] [--no-write]
+       .venv/bin/python -m benchmarks.backend_parity [--set contoso --set tatqa --set hetpqa]
+           [--backend postgres --backend milvus] [--no-write]
 
 Per set: ingest once into a faiss base (SQL on the PostgreSQL of KB_DATABASE_URL, emptied first),
 evaluate bm25 / dense / hybrid with `kb eval retrieval`'s evaluator, then `kb bases migrate` the base
@@ -43,7 +44,7 @@ def score(ctx: AppContext, name: str, evalset: Any) -> dict[str, dict[str, Any]]
     return {r.variant: r.as_dict() for r in results}
 
 
-def run_set(name: str, evalset: Any, tmp: Path) -> dict[str, Any]:
+def run_set(name: str, evalset: Any, tmp: Path, targets: list[str]) -> dict[str, Any]:
     ctx = AppContext(Settings(data_dir=tmp, reranker="none", backend="faiss"))
     if not ctx.settings.sqlalchemy_url.startswith("postgresql"):
         raise SystemExit(
@@ -63,7 +64,7 @@ def run_set(name: str, evalset: Any, tmp: Path) -> dict[str, Any]:
     }
     print(f"[{name}] ingested {report.chunks} chunks in {out['ingest_s']} s", flush=True)
     migrator = BaseMigrator(ctx.db, ctx.backends)
-    for backend in BACKENDS:
+    for backend in ["faiss", *targets]:
         if backend != "faiss":
             t0 = time.perf_counter()
             migrator.migrate(name, backend)
@@ -74,8 +75,8 @@ def run_set(name: str, evalset: Any, tmp: Path) -> dict[str, Any]:
             f"[{name}] {backend}: hybrid nDCG@10 {hybrid['ndcg@10']:.4f} p50 {hybrid['p50_ms']} ms",
             flush=True,
         )
-    milvus = ctx.backends.get("milvus")
-    milvus.drop_base(ctx.catalog.get(name).id)
+    if "milvus" in targets:
+        ctx.backends.get("milvus").drop_base(ctx.catalog.get(name).id)
     ctx.db.dispose()
     return out
 
@@ -85,14 +86,16 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", action="append", choices=["contoso", "tatqa", "hetpqa"])
+    parser.add_argument("--backend", action="append", choices=BACKENDS[1:], help="default: both")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    targets = args.backend or list(BACKENDS[1:])
     sets = eval_sets()
     chosen = args.set or ["contoso", "tatqa", "hetpqa"]
     out: dict[str, Any] = {}
     for name in chosen:
         with tempfile.TemporaryDirectory() as tmp:
-            out[name] = run_set(name, sets[name], Path(tmp))
+            out[name] = run_set(name, sets[name], Path(tmp), targets)
     if args.no_write:
         return
     lines = []

@@ -2,7 +2,7 @@
 
 Usage: eval "$(scripts/dev_services.sh start)"
        .venv/bin/python -m benchmarks.store_latency --chunks 100000 [--backend faiss --backend postgres
-           --backend milvus] [--queries 200] [--no-write]
+           --backend milvus] [--queries 200] [--bulk] [--ef 400 --ef 1000] [--no-write]
 
 Chunks are clustered unit vectors (2,000 centres plus noise) with Zipf-distributed words; documents
 of 50 chunks alternate between groups ``staff`` and ``other``, and every query runs as a member of
@@ -10,7 +10,9 @@ of 50 chunks alternate between groups ``staff`` and ``other``, and every query r
 time through the backend's writer (SQL rows and store in batches, as ingestion commits), vector
 search p50/p95 and recall@10 against exact search over the admitted half, keyword search p50/p95.
 faiss and milvus keep SQL on SQLite; postgres needs KB_DATABASE_URL (PostgreSQL with pgvector);
-milvus talks to KB_MILVUS_URI (or milvus-lite in-process when it is unset).
+milvus talks to KB_MILVUS_URI (or milvus-lite in-process when it is unset). ``--bulk`` loads
+pgvector's rows first and builds its HNSW index once (``PostgresBackend.bulk_load``; product ingest
+stays incremental); each ``--ef`` repeats the vector searches at that search width on the same load.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import os
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +53,9 @@ def synthetic(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]
     return vectors, which, texts
 
 
-def load(settings: Settings, n: int) -> tuple[Database, SearchBackends, KnowledgeBase, np.ndarray, float]:
+def load(
+    settings: Settings, n: int, bulk: bool = False
+) -> tuple[Database, SearchBackends, KnowledgeBase, np.ndarray, float]:
     db = Database(settings.sqlalchemy_url)
     if db.engine.dialect.name == "postgresql":
         with db.engine.begin() as conn:
@@ -66,7 +71,11 @@ def load(settings: Settings, n: int) -> tuple[Database, SearchBackends, Knowledg
     keys = np.arange(1, n + 1, dtype=np.int64) * 7919  # distinct int64 keys, as vector_id would give
     backend = backends.get(settings.backend)
     t0 = time.perf_counter()
-    with backend.writer(base_ref(kb)) as writer:
+    # --bulk (postgres): rows first, the HNSW index built once at the end; product ingest stays incremental.
+    bulk_load = getattr(backend, "bulk_load", None) if bulk else None
+    # 4 GB: the HNSW graph of 1M 384-d rows must fit in maintenance_work_mem or the build crawls on disk
+    loading = bulk_load(base_ref(kb), memory="4GB") if bulk_load else nullcontext()
+    with backend.writer(base_ref(kb)) as writer, loading:
         for start in range(0, n, BATCH):
             stop = min(n, start + BATCH)
             docs = range(start // PER_DOC, (stop - 1) // PER_DOC + 1)
@@ -123,7 +132,8 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     return round(float(np.percentile(values, 50)), 1), round(float(np.percentile(values, 95)), 1)
 
 
-def run(backend: str, n: int, n_queries: int, tmp: Path) -> dict[str, Any]:
+def run(backend: str, n: int, n_queries: int, tmp: Path, bulk: bool, efs: list[int]) -> list[dict[str, Any]]:
+    """Load once, then one result per search width in ``efs`` (the backend's default when empty)."""
     pg_url = os.environ.get("KB_DATABASE_URL", "")
     settings = Settings(
         data_dir=tmp,
@@ -132,7 +142,8 @@ def run(backend: str, n: int, n_queries: int, tmp: Path) -> dict[str, Any]:
         milvus_prefix=f"bench{os.getpid()}",
     )
     print(f"[{backend}] loading {n} chunks", flush=True)
-    db, backends, kb, keys, load_s = load(settings, n)
+    db, backends, kb, keys, load_s = load(settings, n, bulk and backend == "postgres")
+    load_avg_load = os.getloadavg()[0]
     store = backends.get(backend)
     vectors, _, texts = synthetic(n)
     admitted = ((np.arange(n) // PER_DOC) % 2) == 0
@@ -140,19 +151,11 @@ def run(backend: str, n: int, n_queries: int, tmp: Path) -> dict[str, Any]:
     picks = rng.integers(0, n, n_queries)
     queries = vectors[picks] + rng.normal(scale=0.3, size=(n_queries, DIM)).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    admitted_vectors, admitted_keys = vectors[admitted], keys[admitted]
+    exact = [set(admitted_keys[np.argsort(-(admitted_vectors @ q))[:10]].tolist()) for q in queries]
+    allowed = set(admitted_keys.tolist())
     flt = StoreFilter(kb.id, groups=frozenset({"staff"}))
     vstore, kstore = store.vectors(base_ref(kb)), store.keywords(base_ref(kb))
-    for q in queries[:5]:  # warm caches and connections outside the timings
-        vstore.search(q, 10, flt)
-    vec_ms, recalls = [], []
-    admitted_vectors, admitted_keys = vectors[admitted], keys[admitted]
-    for q in queries:
-        t = time.perf_counter()
-        _, found = vstore.search(q, 10, flt)
-        vec_ms.append((time.perf_counter() - t) * 1000)
-        exact = admitted_keys[np.argsort(-(admitted_vectors @ q))[:10]]
-        recalls.append(len(set(found.tolist()) & set(exact.tolist())) / 10)
-        assert set(found.tolist()) <= set(admitted_keys.tolist()), "a masked chunk was returned"
     key_ms = []
     words = [" ".join(texts[i].split()[:3]) + f" {texts[i].split()[-1]}" for i in picks]
     for w in words[:5]:
@@ -161,23 +164,41 @@ def run(backend: str, n: int, n_queries: int, tmp: Path) -> dict[str, Any]:
         t = time.perf_counter()
         kstore.search(w, 10, flt)
         key_ms.append((time.perf_counter() - t) * 1000)
+    kp50, kp95 = percentiles(key_ms)
+    results = []
+    for ef in efs or [0]:
+        width = {"postgres": "pg_ef_search", "milvus": "milvus_ef"}.get(backend)
+        if ef and width:
+            store.settings = settings.model_copy(update={width: ef})  # type: ignore[attr-defined]
+        for q in queries[:5]:  # warm caches and connections outside the timings
+            vstore.search(q, 10, flt)
+        vec_ms, recalls = [], []
+        for q, truth in zip(queries, exact, strict=True):
+            t = time.perf_counter()
+            _, found = vstore.search(q, 10, flt)
+            vec_ms.append((time.perf_counter() - t) * 1000)
+            recalls.append(len(set(found.tolist()) & truth) / 10)
+            assert set(found.tolist()) <= allowed, "a masked chunk was returned"
+        vp50, vp95 = percentiles(vec_ms)
+        result = {
+            "backend": backend,
+            "chunks": n,
+            "load": "bulk" if bulk and backend == "postgres" else "writer",
+            "load_s": round(load_s, 1),
+            "load_avg_during_load": load_avg_load,
+            "ef": getattr(store.settings, width) if width else None,  # type: ignore[attr-defined]
+            "vector_p50_ms": vp50,
+            "vector_p95_ms": vp95,
+            "recall@10": round(float(np.mean(recalls)), 4),
+            "keyword_p50_ms": kp50,
+            "keyword_p95_ms": kp95,
+            "load_avg": os.getloadavg()[0],
+        }
+        print(result, flush=True)
+        results.append(result)
     store.drop_base(kb.id)
     db.dispose()
-    vp50, vp95 = percentiles(vec_ms)
-    kp50, kp95 = percentiles(key_ms)
-    result = {
-        "backend": backend,
-        "chunks": n,
-        "load_s": round(load_s, 1),
-        "vector_p50_ms": vp50,
-        "vector_p95_ms": vp95,
-        "recall@10": round(float(np.mean(recalls)), 4),
-        "keyword_p50_ms": kp50,
-        "keyword_p95_ms": kp95,
-        "load_avg": os.getloadavg()[0],
-    }
-    print(result, flush=True)
-    return result
+    return results
 
 
 def main() -> None:
@@ -186,22 +207,25 @@ def main() -> None:
     parser.add_argument("--backend", action="append", choices=["faiss", "postgres", "milvus"])
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--bulk", action="store_true", help="postgres: load rows, then build HNSW once")
+    parser.add_argument("--ef", type=int, action="append", help="search width(s) (pgvector, Milvus)")
     args = parser.parse_args()
     sizes, backends = args.chunks or [100_000], args.backend or ["faiss", "postgres", "milvus"]
     results = []
     for n in sizes:
         for backend in backends:
             with tempfile.TemporaryDirectory() as tmp:
-                results.append(run(backend, n, args.queries, Path(tmp)))
+                results += run(backend, n, args.queries, Path(tmp), args.bulk, args.ef or [])
     if args.no_write:
         return
     lines = [
-        "| chunks | backend | load s | vector p50 ms | vector p95 ms | recall@10 | keyword p50 ms | "
-        "keyword p95 ms | load avg |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| chunks | backend | load | load s | search width | vector p50 ms | vector p95 ms | recall@10 | "
+        "keyword p50 ms | keyword p95 ms | load avg (loading / searching) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ] + [
-        f"| {r['chunks']:,} | {r['backend']} | {r['load_s']} | {r['vector_p50_ms']} | {r['vector_p95_ms']} | "
-        f"{r['recall@10']} | {r['keyword_p50_ms']} | {r['keyword_p95_ms']} | {r['load_avg']:.1f} |"
+        f"| {r['chunks']:,} | {r['backend']} | {r['load']} | {r['load_s']} | {r['ef'] or 'exact'} | "
+        f"{r['vector_p50_ms']} | {r['vector_p95_ms']} | {r['recall@10']} | {r['keyword_p50_ms']} | "
+        f"{r['keyword_p95_ms']} | {r['load_avg_during_load']:.1f} / {r['load_avg']:.1f} |"
         for r in results
     ]
     command = (
@@ -209,14 +233,17 @@ def main() -> None:
         + " ".join(f"--chunks {n}" for n in sizes)
         + " "
         + " ".join(f"--backend {b}" for b in backends)
+        + (" --bulk" if args.bulk else "")
+        + "".join(f" --ef {ef}" for ef in args.ef or [])
     )
     md = (
         "## Store search latency and recall per backend (`benchmarks/store_latency.py`)\n\n"
         f"Command: `{command}`. Synthetic clustered 384-d chunks, half masked by permissions; "
         f"{args.queries} queries, k=10, one store call each (no embedding, no SQL hydration); recall@10 "
         "against exact search over the admitted half. Load = SQL rows + store through the backend's "
-        "writer in batches of 20,000. `load avg` is the 1-minute load of the shared machine at the end.\n\n"
-        + "\n".join(lines)
+        "writer in batches of 20,000 (`bulk`: pgvector's HNSW index built once after the rows). "
+        "Search width: hnsw.ef_search (pgvector), ef (Milvus). `load avg`: 1-minute load of the shared "
+        "machine.\n\n" + "\n".join(lines)
     )
     write_results("store_latency", {"runs": results}, md)
 

@@ -32,6 +32,9 @@ from core.text_tokenize import tokenize
 
 TABLE = "kb_search_chunks"
 _K1, _B = 1.2, 0.75  # as the bm25s backend (core.stores.faiss.sparse_index)
+# HNSW graph of each base: see "Search backends: notes on the figures" in docs/benchmarks.md.
+HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64
+_CANDIDATES = 2000  # rows the first keyword round may score (MaxScore, PgKeywordStore)
 _SCHEMA_LOCK = 0x6B62_7363  # advisory key serialising the DDL below between processes
 
 _DDL = f"""
@@ -88,6 +91,20 @@ CREATE OR REPLACE TRIGGER {TABLE}_removed AFTER DELETE ON {TABLE}
 """
 
 
+def _hnsw_name(kb_id: int) -> str:
+    return f"{TABLE}_hnsw_{int(kb_id)}"
+
+
+def _base_rows(kb: BaseRef) -> str:
+    """The predicate of the base's partial HNSW index.
+
+    The dimension is part of it because CREATE INDEX also indexes rows deleted moments ago that an
+    older snapshot may still see: after a re-embed to another model, the old vectors would otherwise
+    fail the cast to the new dimension.
+    """
+    return f"kb_id = {int(kb.id)} AND vector_dims(embedding) = {int(kb.dim)}"
+
+
 def _quote(lexeme: str) -> str:
     """A lexeme as a tsvector/tsquery literal (no parsing, no normalisation by PostgreSQL)."""
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
@@ -122,6 +139,16 @@ def _where(flt: StoreFilter) -> tuple[str, dict[str, Any]]:
     return " AND ".join(parts), params
 
 
+def _fit(terms: list[str], df: Mapping[str, int], take: int, budget: int) -> int:
+    """How many of ``terms`` (rarest first) to match: one more than ``take``, then all that fit ``budget``."""
+    n = take + 1
+    total = sum(df[t] for t in terms[:n])
+    while n < len(terms) and total + df[terms[n]] <= budget:
+        total += df[terms[n]]
+        n += 1
+    return n
+
+
 class PgVectorStore:
     """Cosine search with the base's HNSW index, iterative scans, and an exact fallback."""
 
@@ -129,19 +156,25 @@ class PgVectorStore:
         self.backend = backend
         self.kb = kb
 
-    def search(self, vector: np.ndarray, k: int, flt: StoreFilter) -> Scored:
-        if k <= 0 or not self.kb.dim:
-            return empty_scored()
+    def query(self, vector: np.ndarray, k: int, flt: StoreFilter) -> tuple[Any, dict[str, Any]]:
+        """The top-k statement and its parameters."""
         where, params = _where(flt)
+        where += f" AND {_base_rows(self.kb)}"  # as the partial index says, so the planner uses it
         cast = f"embedding::vector({int(self.kb.dim)})"
         sql = text(
             f"SELECT key, 1 - ({cast} <=> CAST(:q AS vector({int(self.kb.dim)}))) AS score "
             f"FROM {TABLE} WHERE {where} ORDER BY {cast} <=> CAST(:q AS vector({int(self.kb.dim)})) LIMIT :k"
         )
-        params |= {"q": np.asarray(vector, np.float32).reshape(-1), "k": k}
+        return sql, params | {"q": np.asarray(vector, np.float32).reshape(-1), "k": k}
+
+    def search(self, vector: np.ndarray, k: int, flt: StoreFilter) -> Scored:
+        if k <= 0 or not self.kb.dim:
+            return empty_scored()
+        sql, params = self.query(vector, k, flt)
         s = self.backend.settings
         with self.backend.session() as session:
-            session.execute(text(f"SET LOCAL hnsw.ef_search = {max(int(s.pg_ef_search), min(k, 1000))}"))
+            # SET LOCAL: this transaction only, so a pooled connection never carries it to another query.
+            session.execute(text(f"SET LOCAL hnsw.ef_search = {min(1000, max(int(s.pg_ef_search), k))}"))
             session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
             session.execute(text(f"SET LOCAL hnsw.max_scan_tuples = {int(s.pg_max_scan_tuples)}"))
             rows = session.execute(sql, params).all()
@@ -185,20 +218,19 @@ class PgKeywordStore:
                 return empty_scored()
             n, avgdl = stats[0], max(stats[1] / stats[0], 1e-9)
             idf = {t: float(np.log(1 + (n - f + 0.5) / (f + 0.5))) for t, f in df.items()}
-            # MaxScore: score only rows holding one of the rarest terms first. A row without them
-            # scores below the other terms' summed idf (each term adds less than its idf), so when
-            # the k-th score reaches that bound the result is exact; otherwise score every match.
-            by_rarity = sorted(idf, key=lambda t: -idf[t])
-            rare, budget = [by_rarity[0]], df[by_rarity[0]]
-            for term in by_rarity[1:]:
-                if budget + df[term] > max(2000, 50 * k):
+            # MaxScore: score only the rows holding one of the rarest terms. A row holding none of
+            # them scores below the other terms' summed idf (each term adds less than its idf), so
+            # once the k-th score reaches that bound the top k is exact; until then widen the set
+            # (4x the candidate budget per round), never straight to every row of a common word.
+            by_rarity = sorted(idf, key=lambda t: (-idf[t], t))
+            take, budget = 0, max(_CANDIDATES, 50 * k)
+            while True:
+                take = _fit(by_rarity, df, take, budget)
+                rows = self._score(session, where, params, idf, by_rarity[:take], avgdl, k)
+                rest = by_rarity[take:]
+                if not rest or (len(rows) >= k and rows[-1][1] >= sum(idf[t] for t in rest)):
                     break
-                rare.append(term)
-                budget += df[term]
-            common = [t for t in by_rarity if t not in rare]
-            rows = self._score(session, where, params, idf, rare, avgdl, k)
-            if common and (len(rows) < k or rows[-1][1] < sum(idf[t] for t in common)):
-                rows = self._score(session, where, params, idf, by_rarity, avgdl, k)
+                budget *= 4
         return np.asarray([r[1] for r in rows], np.float32), np.asarray([r[0] for r in rows], np.int64)
 
     def _score(
@@ -381,12 +413,35 @@ class PostgresBackend:
             return
         session.execute(
             text(
-                f"CREATE INDEX IF NOT EXISTS {TABLE}_hnsw_{int(kb.id)} ON {TABLE} USING hnsw "
+                f"CREATE INDEX IF NOT EXISTS {_hnsw_name(kb.id)} ON {TABLE} USING hnsw "
                 f"((embedding::vector({int(kb.dim)})) vector_cosine_ops) "
-                f"WITH (m = 16, ef_construction = 64) WHERE kb_id = {int(kb.id)}"
+                f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) WHERE {_base_rows(kb)}"
             )
         )
         self._bases.add((kb.id, kb.dim))
+
+    @contextmanager
+    def bulk_load(self, kb: BaseRef, memory: str = "2GB", workers: int = 2) -> Iterator[None]:
+        """Write a large load without the base's HNSW index, then build the index once.
+
+        Each row inserted into a live HNSW graph costs a graph search; one build afterwards, with the
+        graph in ``maintenance_work_mem`` and parallel workers, is many times faster (benchmarks,
+        re-indexing a big base). Searches meanwhile scan exactly (slow, never wrong); if the process
+        dies mid-way, the next writer in a fresh process recreates the index (ensure_base).
+        """
+        with self.session() as session:
+            session.execute(text(f"DROP INDEX IF EXISTS {_hnsw_name(kb.id)}"))
+        self._bases.add((kb.id, kb.dim))  # so the writer's ensure_base does not rebuild it per batch
+        try:
+            yield
+        finally:
+            self._bases.discard((kb.id, kb.dim))
+        with self.session() as session:
+            session.execute(text("SELECT set_config('maintenance_work_mem', :m, true)"), {"m": memory})
+            session.execute(
+                text("SELECT set_config('max_parallel_maintenance_workers', :w, true)"), {"w": str(workers)}
+            )
+            self.ensure_base(session, kb)
 
     def vectors(self, kb: BaseRef) -> PgVectorStore:
         return PgVectorStore(self, kb)
@@ -411,7 +466,7 @@ class PostgresBackend:
             session.execute(text(f"DELETE FROM {TABLE} WHERE kb_id = :kb"), {"kb": kb_id})
             session.execute(text("DELETE FROM kb_search_terms WHERE kb_id = :kb"), {"kb": kb_id})
             session.execute(text("DELETE FROM kb_search_stats WHERE kb_id = :kb"), {"kb": kb_id})
-            session.execute(text(f"DROP INDEX IF EXISTS {TABLE}_hnsw_{int(kb_id)}"))
+            session.execute(text(f"DROP INDEX IF EXISTS {_hnsw_name(kb_id)}"))
         self._bases = {b for b in self._bases if b[0] != kb_id}
 
     def keys(self, kb: BaseRef) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 
 import numpy as np
@@ -32,7 +33,14 @@ def bm25(texts: dict[int, str], query: str) -> dict[int, float]:
 
 
 @pytest.mark.parametrize("env", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
-def test_bm25_in_sql_matches_the_formula(env: Env) -> None:  # noqa: F811 (the imported fixture)
+@pytest.mark.parametrize("candidates", [2000, 3])
+def test_bm25_in_sql_matches_the_formula(
+    env: Env,  # noqa: F811 (the imported fixture)
+    candidates: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 3 candidates: every query widens round by round (MaxScore) and must still end exact
+    monkeypatch.setattr("core.stores.postgres._CANDIDATES", candidates)
     rng = np.random.default_rng(5)
     common = ["policy", "employee", "company", "time", "leave", "manager"]
     docs = [
@@ -43,16 +51,26 @@ def test_bm25_in_sql_matches_the_formula(env: Env) -> None:  # noqa: F811 (the i
                 for c in range(10)
             ],
             unit(10, seed=d),
+            groups=["staff"] if d % 2 == 0 else ["other"],
         )
         for d in range(60)
     ]
     env.write(docs)
     texts = {key: body for doc in docs for key, body in zip(doc.keys("conf"), doc.texts, strict=True)}
+    staff = {key for doc in docs if doc.groups == ["staff"] for key in doc.keys("conf")}
     store = env.backend.keywords(env.ref)
-    # rare terms decide alone (the shortcut), common terms only (every match scored), and a mix
-    for query in ("policy employee zebra3", "company time zebra5 zebra6", "policy time leave"):
-        scores, keys = store.search(query, 10, StoreFilter(env.kb.id))
-        ranked = sorted(bm25(texts, query).items(), key=lambda kv: (-kv[1], kv[0]))
+    # rare terms decide alone (the shortcut), common terms only (every match scored), and a mix;
+    # with and without a permission filter (statistics cover the base, scores only admitted rows)
+    for query, groups in itertools.product(
+        ("policy employee zebra3", "company time zebra5 zebra6", "policy time leave"), (None, {"staff"})
+    ):
+        scores, keys = store.search(query, 10, StoreFilter(env.kb.id, groups=groups and frozenset(groups)))
+        admitted = (
+            bm25(texts, query).items()
+            if groups is None
+            else [kv for kv in bm25(texts, query).items() if kv[0] in staff]
+        )
+        ranked = sorted(admitted, key=lambda kv: (-kv[1], kv[0]))
         expected = ranked[:10]
         assert np.allclose(scores, [v for _, v in expected], atol=1e-4)
         if len(ranked) == 10 or ranked[9][1] - ranked[10][1] > 1e-6:  # no tie across the cut
