@@ -178,8 +178,6 @@ def number_check(answer: Answer) -> tuple[int, int, int]:
         text = f"{answer.citations[0].snippet} [{answer.citations[0].n}]"
     if answer.kind == "computed":  # the result is computed; its inputs are the claims to check
         text = answer.text.splitlines()[-1]
-    if answer.kind == "table":  # cells as the table states them, scale words added
-        text = answer.text
     for sentence in split_sentences(text):
         numbers = numbers_in(_CITE.sub(" ", sentence))
         if not numbers:
