@@ -45,6 +45,11 @@ from core.text_tokenize import tokenize
 _META_KEY = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _BATCH = 1000
 _MAX_TERMS_CHARS = 65535
+# pymilvus pings every 10 s, idle or not; a gRPC server by default allows a ping only every 5 min
+# without data and answers more with GOAWAY "too_many_pings", after which pymilvus failed to
+# reconnect (seen against the milvus-lite server while another backend's migration kept the
+# connection idle). No pings while idle, and none more often than servers accept.
+_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": False}
 
 
 def encode_terms(tokens: list[str]) -> str:
@@ -273,7 +278,7 @@ class MilvusBackend:
         uri = settings.milvus_uri or str(settings.data_dir / "milvus.db")
         if "://" not in uri:
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
-        self.client = MilvusClient(uri=uri, token=settings.milvus_token or "")
+        self.client = MilvusClient(uri=uri, token=settings.milvus_token or "", grpc_options=_GRPC_OPTIONS)
         self._signatures: dict[int, tuple[tuple[Any, ...], Signatures]] = {}
 
     def expression(self, flt: StoreFilter) -> str | None:
