@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.types import Hit
+
 MAX_HEADER_ROWS = 3
 LABEL_JOINER = " — "
 VALUE_JOINER = "; "
@@ -230,3 +232,12 @@ def parse_table_text(text: str, statement: str = "") -> TableCells | None:
     context = " ".join(lines[:start]) + " " + " ".join(lines[piped[-1] + 1 :])
     table = grid.cells(statement=statement, context=context)
     return table if table.cells else None
+
+
+def table_of(hit: Hit) -> TableCells | None:
+    """A passage's table cells: kept at ingest in its metadata, else read from its text."""
+    stored = hit.metadata.get("table") if hit.metadata else None
+    if isinstance(stored, dict) and stored.get("cells"):
+        return TableCells.from_json(stored)
+    statement = hit.heading_path[-1] if hit.heading_path else ""
+    return parse_table_text(hit.text, statement)

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import re
 
-from core.tables import LABEL_JOINER, TableCell, TableCells
+from core.tables import LABEL_JOINER, TableCell, TableCells, table_of
 from core.text_match import key_terms
 from core.text_tokenize import tokenize
 from core.types import Hit
 from generation.numeric import duration_of as _duration
-from generation.numeric import table_of
 from generation.sentences import CITE, normalise_number, split_sentences
 from retrieval.table_rows import label_match
 

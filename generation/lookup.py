@@ -18,12 +18,11 @@ import re
 from dataclasses import dataclass
 
 from core.types import Hit
-from generation.numeric import NumberCell, asks_calculation, duration_of, number_cells
+from generation.numeric import NumberCell, asks_calculation, duration_of, number_cells, years_in
 from retrieval.table_rows import RowMatch, label_match
 
 MAX_CELLS = 2  # per row
 MAX_ROWS = 3
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _CHANGE = re.compile(r"\bchange\b|\bvariance\b|%|变动|变化", re.I)
 _QUARTER = re.compile(r"\b(?:(first|second|third|fourth)\s+quarter|Q([1-4]))\b", re.I)
 _CURRENCIES = ("$", "€", "£", "¥")
@@ -56,10 +55,6 @@ def _cell_text(cell: NumberCell) -> str:
     return f"{cell.cell.column}: {value}" if cell.cell.column else value
 
 
-def _years(text: str) -> set[str]:
-    return set(_YEAR.findall(text))
-
-
 def _quarters(text: str) -> set[str]:
     return {_ORDINAL.get(word.lower(), number) for word, number in _QUARTER.findall(text)}
 
@@ -67,12 +62,12 @@ def _quarters(text: str) -> set[str]:
 def _period_cells(question: str, cells: list[NumberCell]) -> list[NumberCell]:
     """A row's cells of the period the question names (the latest year shown when it names none)."""
     cells = [c for c in cells if not _CHANGE.search(c.cell.column)]
-    years, duration = _years(question), duration_of(question)
+    years, duration = years_in(question), duration_of(question)
     if years:
-        cells = [c for c in cells if years & _years(c.cell.column)]
-    elif shown := [int(y) for c in cells for y in _years(c.cell.column)]:
+        cells = [c for c in cells if years & years_in(c.cell.column)]
+    elif shown := [int(y) for c in cells for y in years_in(c.cell.column)]:
         latest = str(max(shown))
-        cells = [c for c in cells if latest in _years(c.cell.column)]
+        cells = [c for c in cells if latest in years_in(c.cell.column)]
     if duration is not None:
         cells = [c for c in cells if duration_of(c.cell.column) == duration]
     if quarters := _quarters(question):  # "Q1 2023" is not the column "Q3 2023 Amount"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from core.tables import SCALES, TableCell, TableCells, number_value, parse_table_text, scale_in
+from core.tables import SCALES, TableCell, TableCells, number_value, scale_in, table_of
 from core.text_tokenize import tokenize
 from core.types import Hit
 from generation.backends.base import Generator
@@ -154,6 +154,11 @@ def format_number(value: Decimal, places: int | None = None) -> str:
     return f"{rounded:,.{places}f}"
 
 
+def years_in(text: str) -> set[str]:
+    """The four-digit years a text names ("fiscal 2023", "July 1, 2023")."""
+    return set(_YEAR.findall(text))
+
+
 def duration_of(text: str) -> int | None:
     """How many months a text's period spans (3 for "three months ended", "Q3", "quarter"; 9 for
     "nine months"; 12 for "fiscal year"), when it names exactly one."""
@@ -186,15 +191,6 @@ def wording_operation(question: str) -> str | None:
     ):
         return "difference"
     return None
-
-
-def table_of(hit: Hit) -> TableCells | None:
-    """A passage's table cells: kept at ingest in its metadata, else read from its text."""
-    stored = hit.metadata.get("table") if hit.metadata else None
-    if isinstance(stored, dict) and stored.get("cells"):
-        return TableCells.from_json(stored)
-    statement = hit.heading_path[-1] if hit.heading_path else ""
-    return parse_table_text(hit.text, statement)
 
 
 def number_cells(hits: list[Hit]) -> list[NumberCell]:
@@ -244,14 +240,14 @@ def relevant_cells(question: str, cells: list[NumberCell], limit: int = MAX_CELL
     """The cells most likely to be operands: rows sharing the question's words first, then columns
     naming the years it names; in table order within each rank."""
     asked = _terms(question)
-    years = set(_YEAR.findall(question))
+    years = years_in(question)
     duration = duration_of(question)
 
     def rank(item: tuple[int, NumberCell]) -> tuple[float, int]:
         position, c = item
         row = _terms(c.cell.row)
         overlap = len(asked & row) / max(len(row), 1) + len(asked & row)
-        period = 0.5 if years and years & set(_YEAR.findall(c.cell.column)) else 0.0
+        period = 0.5 if years and years & years_in(c.cell.column) else 0.0
         spans = duration_of(c.cell.column)
         if duration is not None and spans is not None:
             period += 0.5 if spans == duration else -0.5

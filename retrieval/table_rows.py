@@ -17,9 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from core.tables import LABEL_JOINER, TableCells
+from core.tables import LABEL_JOINER, table_of
 from core.text_match import key_terms
 from core.types import Hit
 
@@ -62,13 +61,6 @@ def question_terms(question: str, names: Iterable[str] = ()) -> frozenset[str]:
     return frozenset(t for t in key_terms(question) - drop if not _PERIOD_CODE.match(t))
 
 
-def _table(hit: Hit) -> TableCells | None:
-    stored: Any = hit.metadata.get("table") if hit.metadata else None
-    if isinstance(stored, dict) and stored.get("cells"):
-        return TableCells.from_json(stored)
-    return None
-
-
 def label_match(terms: frozenset[str], label: str, own: frozenset[str] = frozenset()) -> RowMatch | None:
     """How well the question's ``terms`` name a row ``label`` (None: not at all, or too little of
     it); ``own`` are words of the passage's title and company, which name no row."""
@@ -88,7 +80,7 @@ def row_label(line: str) -> str | None:
 def row_match(terms: frozenset[str], hit: Hit) -> RowMatch | None:
     """The passage's table row whose label the question names best (None: no table, or no row named).
     Words of the passage's own title and company do not count (they are on every row of it)."""
-    table = _table(hit)
+    table = table_of(hit)
     if table is None or not terms:
         return None
     own = frozenset(key_terms(" ".join(str(v) for v in (hit.title, hit.metadata.get("company") or ""))))
