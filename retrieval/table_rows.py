@@ -79,8 +79,9 @@ def row_label(line: str) -> str | None:
 
 def row_match(terms: frozenset[str], hit: Hit) -> RowMatch | None:
     """The passage's table row whose label the question names best (None: no table, or no row named).
-    Words of the passage's own title and company do not count (they are on every row of it)."""
-    table = table_of(hit)
+    Words of the passage's own title and company do not count (they are on every row of it). Only
+    passages ingest kept as tables are lifted: prose is never read as table rows here."""
+    table = table_of(hit) if hit.metadata.get("table") else None
     if table is None or not terms:
         return None
     own = frozenset(key_terms(" ".join(str(v) for v in (hit.title, hit.metadata.get("company") or ""))))
