@@ -64,32 +64,48 @@ class TableCell:
 @dataclass(frozen=True)
 class TableCells:
     """A table's cells with what labels the whole table: caption (header rows that span it),
-    statement (the section it sits under), and the scale and unit it states."""
+    statement (the section it sits under), and the scale and unit it states.
+
+    A table too long for one chunk is split by rows; each chunk's ``cells`` are the rows its text
+    shows, and ``others`` the rows of the same table that its other chunks show (a segment's share of
+    the "Total" row two chunks further down is still one table's arithmetic)."""
 
     caption: str = ""
     statement: str = ""
     scale: str = ""  # "", thousand, million, billion
     unit: str = ""  # "$", "€", "£", "¥", "%" or ""
     cells: tuple[TableCell, ...] = field(default=())
+    others: tuple[TableCell, ...] = field(default=())
+
+    @property
+    def whole(self) -> tuple[TableCell, ...]:
+        """Every cell of the table, this chunk's first, then the rest in the table's order."""
+        return self.cells + self.others
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "caption": self.caption,
             "statement": self.statement,
             "scale": self.scale,
             "unit": self.unit,
             "cells": [[c.row, c.column, c.text] for c in self.cells],
         }
+        if self.others:
+            data["others"] = [[c.row, c.column, c.text] for c in self.others]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TableCells:
-        cells = tuple(TableCell(str(r), str(c), str(t)) for r, c, t in data.get("cells") or ())
+        def read(key: str) -> tuple[TableCell, ...]:
+            return tuple(TableCell(str(r), str(c), str(t)) for r, c, t in data.get(key) or ())
+
         return cls(
             str(data.get("caption") or ""),
             str(data.get("statement") or ""),
             str(data.get("scale") or ""),
             str(data.get("unit") or ""),
-            cells,
+            read("cells"),
+            read("others"),
         )
 
 

@@ -80,7 +80,7 @@ def look_up(question: str, hits: list[Hit], row_terms: frozenset[str]) -> TableL
     calculation question, or no single reading of the period)."""
     if not row_terms or asks_calculation(question):
         return None
-    cells = number_cells(hits)
+    cells = number_cells(hits, rest_of_tables=False)  # a figure is read where a passage shows it
     matches: dict[tuple[int, str], RowMatch] = {}
     for c in cells:
         match = label_match(row_terms, c.cell.row)

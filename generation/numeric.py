@@ -193,20 +193,29 @@ def wording_operation(question: str) -> str | None:
     return None
 
 
-def number_cells(hits: list[Hit]) -> list[NumberCell]:
+def number_cells(hits: list[Hit], rest_of_tables: bool = True) -> list[NumberCell]:
     """Every numeric cell of the passages' tables, with the scale the table (or, failing that,
-    another passage of the same document) states."""
+    another passage of the same document) states; then (``rest_of_tables``) the cells of the rest of
+    each split table (``TableCells.others``) that no passage shows, cited to the passage of their
+    table."""
     out: list[NumberCell] = []
+    rest: list[NumberCell] = []
     for n, hit in enumerate(hits, 1):
         table = table_of(hit)
         if table is None:
             continue
         if not table.scale:
             table = replace(table, scale=_stated_scale(hit, hits))
-        for cell in table.cells:
-            value = number_value(cell.text)
-            if value is not None:
-                out.append(NumberCell(n, cell, table, _decimal(cell.text, value)))
+        for cells, into in ((table.cells, out), (table.others if rest_of_tables else (), rest)):
+            for cell in cells:
+                value = number_value(cell.text)
+                if value is not None:
+                    into.append(NumberCell(n, cell, table, _decimal(cell.text, value)))
+    shown = {(hits[c.n - 1].document_id, c.cell) for c in out}
+    for c in rest:
+        if (hits[c.n - 1].document_id, c.cell) not in shown:
+            shown.add((hits[c.n - 1].document_id, c.cell))
+            out.append(c)
     return out
 
 

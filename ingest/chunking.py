@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from core.errors import IngestError
+from core.tables import TableCells
 from core.types import Block, BlockKind, Chunk, Document
 from ingest.table_text import header_count, table_text
 
@@ -37,6 +38,8 @@ CONTEXT_JOINER = " > "
 CELL_JOINER = " | "
 _MAX_CACHED_WORDS = 500_000
 _GIANT_WORD_TOKENS = 16  # words this long may be cut into characters: count those up front too
+# cells of a split table's other chunks each chunk keeps (a 10-K statement has a few hundred)
+_MAX_OTHER_CELLS = 2000
 _SCALE_CONTEXT = 300  # characters of the text above a table searched for its scale
 _NONBLANK_LINE = re.compile(r"[^\r\n]*\S[^\r\n]*")
 
@@ -351,6 +354,7 @@ class StructureAwareChunker:
             lines = [(text, s, e) for text, (_, s, e) in zip(rendered.rows, raw, strict=True)]
         sizes = [self._counts.estimate(text) for text, _, _ in lines]
         drafts: list[_Draft] = []
+        parts: list[tuple[int, TableCells]] = []  # (draft, its rows' cells)
         for a, b, big in _groups(sizes, self._counts.estimate(header), section):
             if big:
                 drafts.extend(self._split_row(block, raw[a], rows[a], header_cells, section))
@@ -359,9 +363,11 @@ class StructureAwareChunker:
                 draft = self._draft(section, block, header, body, lines[a][1], lines[b - 1][2])
                 if rendered:
                     statement = section.path[-1] if section.path else ""
-                    cells = rendered.layout.cells(range(a, b), statement, before)
-                    draft = replace(draft, table=cells.to_json())
+                    parts.append((len(drafts), rendered.layout.cells(range(a, b), statement, before)))
                 drafts.append(draft)
+        for i, cells in parts:  # each part knows the rest of its table (a "Total" row further down)
+            others = tuple(c for j, other in parts if j != i for c in other.cells)[:_MAX_OTHER_CELLS]
+            drafts[i] = replace(drafts[i], table=replace(cells, others=others).to_json())
         return drafts
 
     def _split_row(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from core.tables import parse_table_text
+from core.tables import TableCell, TableCells, parse_table_text
 from core.types import Hit
 from generation.amounts import amounts_in
 from generation.answerer import Answerer
@@ -118,6 +118,30 @@ def test_the_part_of_a_share_is_the_line_item_the_question_names() -> None:
     right = plan_of(question, "Operating expenses", "Sales")
     assert right is not None and right.operands[0].cell.row == "Operating expenses"
     assert plan_of(question, "Net inventories", "Operating expenses") is None  # another line item's share
+
+
+def test_a_share_of_a_total_in_another_chunk_of_the_table() -> None:
+    # Ingest split the segment table: this chunk shows Data Center, its sibling the Total row.
+    q3 = "Three Months Ended Oct 29, 2023"
+    shown = TableCells(scale="million", unit="$", cells=(
+        TableCell("Data Center", q3, "$ 14,514"), TableCell("Gaming", q3, "2,856"),
+    ), others=(TableCell("Total", q3, "$ 18,120"),))  # fmt: skip
+    text = f"Data Center — {q3}: $ 14,514\nGaming — {q3}: 2,856"
+    hits = [table_hit(text, metadata={"table": shown.to_json()})]
+    cells = number_cells(hits)
+    assert [c.cell.row for c in cells] == ["Data Center", "Gaming", "Total"] and {c.n for c in cells} == {1}
+    question = "What proportion of revenue came from the data center in the quarter?"
+    ranked = relevant_cells(question, cells)
+    ids = [i for i, c in enumerate(ranked, 1) if c.cell.row in ("Data Center", "Total")]
+    plan = NumericAnswerer(Scripted(f"percent_of(C{ids[0]}, C{ids[1]})")).plan(question, hits)[0]
+    computed = compute(plan) if plan is not None else None
+    assert computed is not None and f"{computed.value:.2f}" == "80.10"
+    # a passage that shows the Total row is where it is read from
+    rest = TableCells(scale="million", unit="$", cells=shown.others, others=shown.cells)
+    sibling = table_hit(f"Total — {q3}: $ 18,120", n=2, metadata={"table": rest.to_json()})
+    sibling = replace(sibling, document_id=hits[0].document_id)
+    both = number_cells([hits[0], sibling])
+    assert [(c.cell.row, c.n) for c in both] == [("Data Center", 1), ("Gaming", 1), ("Total", 2)]
 
 
 def test_answerer_returns_a_computed_answer_with_cited_inputs() -> None:

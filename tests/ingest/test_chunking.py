@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.tables import TableCell, TableCells
 from core.types import Block, BlockKind, Chunk, Document
 from ingest.chunking import Chunker, StructureAwareChunker, TokenCounter
 
@@ -206,6 +207,22 @@ def test_table_rows_never_split_and_header_repeated() -> None:
     emitted = [line for c in table_chunks for line in body(c).split("\n")]
     assert emitted == row_lines
     check_chunks(doc, chunks, word_count, 50)
+
+
+def test_split_table_chunks_keep_the_rest_of_their_table() -> None:
+    # A segment table whose "Total" row lands in a later chunk: each chunk's cells are the rows it
+    # shows, and ``others`` the rows its sibling chunks show, so a share of the total is computable.
+    header = ("Segment", "Q3 2023", "Q3 2022")
+    rows = [(f"segment {i}", f"{i}00", f"{i}0") for i in range(1, 30)] + [("Total", "43,500", "4,350")]
+    doc = make_doc(table([header, *rows], path=("Revenue by segment",)))
+    chunks = [c for c in StructureAwareChunker(word_count, max_tokens=50, target_tokens=40).split(doc)]
+    assert len(chunks) > 2 and all(c.table for c in chunks)
+    tables = [TableCells.from_json(c.table or {}) for c in chunks]
+    for chunk, cells in zip(chunks, tables, strict=True):
+        assert {c.row for c in cells.cells} == {line.split(" — ")[0] for line in body(chunk).split("\n")}
+        assert {c.row for c in cells.whole} == {r[0] for r in rows}
+        assert not {c.row for c in cells.cells} & {c.row for c in cells.others}
+    assert TableCell("Total", "Q3 2023", "43,500") in tables[0].others
 
 
 def test_overlong_row_split_by_cells_and_giant_cell_split() -> None:
