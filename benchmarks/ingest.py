@@ -31,10 +31,11 @@ from ingest.embedder import Embedder
 DEFAULT_DOCS = REPO.parent / "shared" / "datasets" / "contoso_hr_benefits" / "docs"
 
 
-def measure(docs_dir: Path, backend: str) -> dict[str, object]:
-    """One ingest of ``docs_dir`` into a fresh base on ``backend``, and the raw embedder on its chunks."""
+def measure(docs_dir: Path, backend: str, ocr: bool = True) -> dict[str, object]:
+    """One ingest of ``docs_dir`` into a fresh base on ``backend``, and the raw embedder on its chunks.
+    ``ocr=False`` leaves the OCR of scans and figures out (a model of its own, timed with the pipeline)."""
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), backend=backend)  # type: ignore[arg-type]
+        settings = Settings(data_dir=Path(tmp), backend=backend, ocr=ocr)  # type: ignore[arg-type]
         ctx = AppContext(settings)
         if settings.sqlalchemy_url.startswith("postgresql"):
             reset_schema(ctx)
@@ -63,6 +64,7 @@ def measure(docs_dir: Path, backend: str) -> dict[str, object]:
     n = len(texts)
     return {
         "backend": backend,
+        "ocr": ocr,
         "documents": docs,
         "failed": len(report.failed),
         "pages": int(pages),
@@ -119,25 +121,28 @@ def main() -> None:
     parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS)
     parser.add_argument("--backend", action="append", choices=["faiss", "postgres", "milvus"])
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--no-ocr", action="store_true", help="also run each backend without OCR")
     args = parser.parse_args()
     backends = args.backend or ["faiss"]
     runs = [measure(args.docs, b) for b in backends]
+    if args.no_ocr:
+        runs += [measure(args.docs, b, ocr=False) for b in backends]
     if len(runs) > 1:
         for run in runs:
             print(run)
         lines = [
-            "| backend | chunks | pipeline s | chunks/s | raw embedder chunks/s | pipeline / raw | "
+            "| backend | OCR | chunks | pipeline s | chunks/s | raw embedder chunks/s | pipeline / raw | "
             "embedding in pipeline s | other s | embedding share | load avg |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ] + [
-            f"| {r['backend']} | {r['chunks']} | {r['pipeline_s']} | {r['pipeline_chunks_per_s']} | "
+            f"| {r['backend']} | {'on' if r['ocr'] else 'off'} | {r['chunks']} | {r['pipeline_s']} | {r['pipeline_chunks_per_s']} | "
             f"{r['raw_embed_chunks_per_s']} | {r['ratio']:.1%} | {r['pipeline_embed_s']} | {r['other_s']} | "
             f"{r['embed_share']:.1%} | {r['load_avg']:.1f} |"
             for r in runs
         ]
         md = (
             "## Ingestion throughput per search backend (`benchmarks/ingest.py`)\n\n"
-            "Command: `eval \"$(scripts/dev_services.sh start)\"; .venv/bin/python -m benchmarks.ingest "
+            'Command: `eval "$(scripts/dev_services.sh start)"; .venv/bin/python -m benchmarks.ingest '
             + " ".join(f"--backend {b}" for b in backends)
             + "` (Contoso HR/benefits docs, bundled all-MiniLM-L6-v2 on CPU; SQL on the PostgreSQL "
             "of dev_services.sh for every backend, Milvus through its server).\n\n"

@@ -251,3 +251,62 @@ def test_vectors_match_the_embedder(pipeline: IngestionPipeline, folder: Path) -
         row = s.scalars(select(ChunkRow)).first()
     scores, ids = store.search(HashingEmbedder().embed([row.text])[0], 1, StoreFilter(kb.id))
     assert ids[0] == row.vector_id and np.isclose(scores[0], 1.0, atol=1e-4)
+
+
+class FailingEmbedder(HashingEmbedder):
+    """Fails on its ``fail_at``-th call, as a model that runs out of memory would."""
+
+    def __init__(self, fail_at: int) -> None:
+        super().__init__()
+        self.calls, self.fail_at = 0, fail_at
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise RuntimeError("the embedding model failed")
+        return super().embed(texts)
+
+
+def many_files(tmp_path: Path) -> Path:
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(12):
+        (root / f"f{i:02d}.md").write_text(f"# Doc {i}\n\n" + " ".join(f"w{i}x{j}" for j in range(60)))
+    return root
+
+
+def test_vectors_embedded_a_few_at_a_time_stay_with_their_chunks(
+    settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    # chunks are embedded a few at a time between files and committed in batches of five
+    settings = settings.model_copy(update={"commit_every_chunks": 5})
+    pipe = IngestionPipeline(settings, db, HashingEmbedder(), StructureAwareChunker(word_counter))
+    pipe.embed_buffer = 2
+    pipe.catalog.create("kb1")
+    assert pipe.ingest("kb1", [many_files(tmp_path)]).added == 12
+    kb = pipe.catalog.get("kb1")
+    store = pipe.backends.get(kb.backend).vectors(base_ref(kb))
+    with pipe.db.session() as s:
+        rows = s.scalars(select(ChunkRow)).all()
+    assert len(rows) == 12
+    for row in rows:
+        _, ids = store.search(HashingEmbedder().embed([row.text])[0], 1, StoreFilter(kb.id))
+        assert ids[0] == row.vector_id
+    assert check_consistency(db, pipe.backends, "kb1") == []
+
+
+def test_an_embedder_failure_mid_ingest_fails_the_job_and_keeps_the_base_consistent(
+    settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    settings = settings.model_copy(update={"commit_every_chunks": 5})
+    pipe = IngestionPipeline(settings, db, FailingEmbedder(fail_at=5), StructureAwareChunker(word_counter))
+    pipe.embed_buffer = 2
+    pipe.catalog.create("kb1")
+    with pytest.raises(RuntimeError, match="embedding model failed"):
+        pipe.ingest("kb1", [many_files(tmp_path)])
+    with pipe.db.session() as s:
+        ready = s.scalars(select(DocumentRow).where(DocumentRow.status == "ready")).all()
+        job = s.scalars(select(IngestionJob)).one()
+    assert 0 < len(ready) < 12  # the batches committed before the failure stay
+    assert job.status == "failed"
+    assert check_consistency(db, pipe.backends, "kb1") == []
