@@ -77,11 +77,6 @@ class TableCells:
     cells: tuple[TableCell, ...] = field(default=())
     others: tuple[TableCell, ...] = field(default=())
 
-    @property
-    def whole(self) -> tuple[TableCell, ...]:
-        """Every cell of the table, this chunk's first, then the rest in the table's order."""
-        return self.cells + self.others
-
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "caption": self.caption,
