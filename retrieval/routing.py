@@ -86,7 +86,7 @@ class Route:
 
     def rank(self, hits: list[Hit], k: int) -> list[Hit]:
         """``hits`` reordered by score times their document's boost (stable), the table rows the
-        question names first, cut to ``k``."""
+        question names (in the most boosted documents, when some are) first, cut to ``k``."""
         if self.boosts:
 
             def boosted(hit: Hit) -> float:
@@ -94,6 +94,12 @@ class Route:
                 return hit.score * factor if hit.score >= 0 else hit.score / factor
 
             hits = sorted(hits, key=boosted, reverse=True)
+            # rows are lifted from the documents of the period asked only: "the latest 10-Q's tax
+            # rate" is not last year's table, however well its row label matches
+            top = max(self.boosts.values())
+            return lift_table_rows(self.table_terms, hits, lambda h: self.boosts.get(h.document_id) == top)[
+                :k
+            ]
         return lift_table_rows(self.table_terms, hits)[:k]
 
 

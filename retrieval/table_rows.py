@@ -15,7 +15,7 @@ left out of the match: every passage of the filing shares them, and a mis-parsed
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from core.tables import LABEL_JOINER, table_of
@@ -95,13 +95,18 @@ def row_match(terms: frozenset[str], hit: Hit) -> RowMatch | None:
     return best
 
 
-def lift_table_rows(terms: frozenset[str], hits: list[Hit]) -> list[Hit]:
-    """``hits`` with up to ``MAX_LIFTED`` table passages whose rows the question names moved to the
-    front (most words matched first, then fuller labels, then their rank); the rest keep their order."""
+def lift_table_rows(
+    terms: frozenset[str], hits: list[Hit], eligible: Callable[[Hit], bool] | None = None
+) -> list[Hit]:
+    """``hits`` with up to ``MAX_LIFTED`` table passages whose rows the question names (among the
+    ``eligible`` ones) moved to the front (most words matched first, then fuller labels, then their
+    rank); the rest keep their order."""
     if not terms:
         return hits
     scored = []
     for rank, hit in enumerate(hits):
+        if eligible is not None and not eligible(hit):
+            continue
         match = row_match(terms, hit)
         if match is not None:
             scored.append((-match.matched, -match.coverage, rank))

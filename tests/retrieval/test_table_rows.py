@@ -3,8 +3,12 @@ router hands the question's line-item words to every search it routes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from core.tables import TableCell, TableCells
 from core.types import Hit
+from retrieval.filters import SearchFilters
+from retrieval.routing import Route
 from retrieval.table_rows import label_match, lift_table_rows, question_terms, row_match
 
 APPLE = ["Apple Inc.", "AAPL"]
@@ -66,3 +70,14 @@ def test_a_long_row_label_is_named_by_two_of_its_words() -> None:
     match = label_match(terms, "Net cash provided by (used in) operating activities")
     assert match is not None and match.terms == {"cash", "oper"}
     assert label_match(terms, "Cash and cash equivalents, beginning of period") is None
+
+
+def test_rows_are_lifted_from_the_documents_of_the_period_asked() -> None:
+    # "the latest 10-Q": last year's table, however well its row matches, stays where it ranked
+    old_margin = replace(MARGIN, chunk_id="old-margin", document_id="aapl-2022")
+    terms = question_terms("What was the gross margin for Apple in the latest 10-Q report?", APPLE)
+    route = Route(SearchFilters(), boosts={"aapl": 2.0}, table_terms=terms)
+    ranked = route.rank([PROSE, old_margin, CERTIFICATION, MARGIN], 4)
+    assert [h.chunk_id for h in ranked] == ["margin", "risk", "cert", "old-margin"]
+    # without a period, the best-matching row is lifted wherever it is
+    assert lift_table_rows(terms, [PROSE, old_margin, MARGIN])[0].chunk_id == "old-margin"
