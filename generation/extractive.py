@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.text_tokenize import tokenize
+from generation.figures import reporting_span
+from generation.numeric import duration_of
 from generation.sentences import LIST_ITEM, is_title_case, numbers_in
 from generation.support import Embed, Evidence, content_terms
 
@@ -97,12 +99,20 @@ class ExtractiveAnswerer:
         if not candidates:
             return None
         vectors = self.embed([question] + [_aspect(question, evidence.hits[n - 1].title) for n in candidates])
-        best: Quote | None = None
-        for n, aspect in zip(candidates, vectors[1:], strict=True):
-            quote = self._quote(n, evidence, (vectors[0] + aspect) / 2, question)
-            if quote is not None and (best is None or quote.similarity > best.similarity):
-                best = quote
-        return best
+        quotes = [
+            self._quote(n, evidence, (vectors[0] + aspect) / 2, question)
+            for n, aspect in zip(candidates, vectors[1:], strict=True)
+        ]
+        found = [q for q in quotes if q is not None]
+        # A quote stating its figures for another span than the question asks ("During the nine
+        # months ended …" for "in Q3") gives way to one that does not, whatever their similarity.
+        asked = duration_of(question)
+
+        def in_period(quote: Quote) -> bool:
+            spans = {reporting_span(s) for s in quote.sentences} - {None}
+            return asked is None or not spans or spans == {asked}
+
+        return max(found, key=lambda q: (in_period(q), q.similarity), default=None)
 
     def _quote(self, n: int, evidence: Evidence, asked: np.ndarray, question: str) -> Quote | None:
         units = evidence.units[n - 1]

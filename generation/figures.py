@@ -102,6 +102,14 @@ def misplaced_figures(sentence: str, hits: list[Hit], question: str = "") -> str
     return ""
 
 
+def reporting_span(unit: str) -> int | None:
+    """The months a passage sentence states its figures for ("During the nine months ended July 1,
+    2023, the Company repurchased … $56.1 billion" → 9); None when it states no figure or no span."""
+    if LABEL_JOINER in unit or not _figures(unit) or not _REPORTING_SPAN.search(unit):
+        return None
+    return _duration(unit)
+
+
 def _prose_period(sentence: str, figures: set[str], hits: list[Hit], question: str) -> str:
     """A figure stated without its period, whose cited passage sentence gives it for another span
     than the question asks ("$56.1 billion" for "Q3" from "During the nine months ended …")."""
@@ -112,11 +120,9 @@ def _prose_period(sentence: str, figures: set[str], hits: list[Hit], question: s
     if asked is None:
         return ""
     for hit in hits:
-        for unit in split_sentences(hit.text):
-            if LABEL_JOINER in unit:
-                continue  # table rows: the column check above
+        for unit in split_sentences(hit.text):  # table rows have no reporting span: the column check
             stated = _figures(unit) & figures
-            span = _duration(unit) if stated and _REPORTING_SPAN.search(unit) else None
+            span = reporting_span(unit) if stated else None
             if span is not None and span != asked:
                 return (
                     f"{min(stated)} is a {span}-month figure in the cited source; the question asks "

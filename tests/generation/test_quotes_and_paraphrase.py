@@ -115,3 +115,29 @@ def test_a_list_item_is_never_quoted_against_its_lead_in(embed) -> None:  # type
         "What fitness-related expenses are covered by PerksPlus?", filters=SearchFilters(), principal=ME
     )
     assert "Non-fitness" not in answer.text, answer.text
+
+
+def test_a_quote_of_the_period_asked_wins_over_a_closer_one_of_another_span(embed) -> None:  # type: ignore[no-untyped-def]
+    # "in its Q3 10-Q": the nine-month figure is true but answers another span than the quarter's
+    nine = (
+        "During the nine months ended July 1, 2023, Apple repurchased 365 million shares of its common "
+        "stock in buybacks of $56.1 billion."
+    )
+    quarter = (
+        "The Company repurchased $18.0 billion of its common stock and paid dividends and dividend "
+        "equivalents of $3.8 billion during the third quarter of 2023."
+    )
+    hits = [
+        passage(1, nine, "Apple 10-Q Q3 2023", page=14),
+        passage(2, quarter, "Apple 10-Q Q3 2023", page=18),
+    ]
+    question = "Did Apple repurchase shares in its Q3 2023 10-Q, and what was the scale of the buybacks?"
+    answer = answerer(embed, hits, "NOT_IN_SOURCES").ask(question, filters=SearchFilters(), principal=ME)
+    assert answer.kind == "quoted" and "$18.0 billion" in answer.text and "$56.1" not in answer.text
+    # a question that names no span keeps the closest quote
+    answer = answerer(embed, hits, "NOT_IN_SOURCES").ask(
+        "Did Apple repurchase shares of its common stock, and for how much?",
+        filters=SearchFilters(),
+        principal=ME,
+    )
+    assert answer.kind == "quoted" and answer.citations
