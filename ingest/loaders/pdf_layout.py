@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -26,7 +27,8 @@ _BULLET_START = re.compile(r"^(?:[•◦▪■●○‣⁃*-]|\(?\d{1,2}[.)]|\(?
 class Line:
     """One text line of a page; ``top``/``bottom`` (PDF units, y up) are None without geometry.
 
-    ``left``/``right`` bound it horizontally; ``confidence`` is set for lines recognised by OCR."""
+    ``left``/``right`` bound it horizontally; ``confidence`` is set for lines recognised by OCR;
+    ``style`` is set for text-layer lines whose font pdfium reports."""
 
     text: str
     top: float | None = None
@@ -35,6 +37,8 @@ class Line:
     left: float | None = None
     right: float | None = None
     confidence: float | None = None
+    style: tuple[int, float] | None = None  # font weight and size of its first character
+    heading: int = 0  # the heading level ``mark_headings`` found (0: body text)
 
 
 def _row_cells(text: str) -> list[str] | None:
@@ -138,6 +142,89 @@ def _paragraph(text: str | None, page: int, lines: list[Line]) -> list[Block]:
     ]
 
 
+_MAX_HEADING_WORDS = 12
+_MAX_HEADING_LINES = 3
+
+
+def _body_style(pages: list[list[Line]]) -> tuple[int, float] | None:
+    """The font (weight, size) most of a document's characters are set in."""
+    weights: Counter[tuple[int, float]] = Counter()
+    for lines in pages:
+        for line in lines:
+            if line.style is not None:
+                weights[line.style] += len(line.text)
+    return weights.most_common(1)[0][0] if weights else None
+
+
+def _heading_text(text: str) -> bool:
+    """Short, starts like a title, is no row of figures, bullet or sentence piece."""
+    words = text.split()
+    letters = [ch for ch in text if ch.isalpha()]
+    return (
+        0 < len(words) <= _MAX_HEADING_WORDS
+        and len(letters) >= 2
+        and (text[0].isupper() or text[0].isdigit() or not text[0].isalpha())
+        and not text.endswith((",", ";"))
+        and not _BULLET_START.match(text)
+        and _row_cells(text) is None
+    )
+
+
+def mark_headings(pages: list[list[Line]]) -> list[list[Line]]:
+    """Lines that head a section, for PDFs without bookmarks: set apart from the body font (another
+    weight, or a larger size), short, title-like, at most three lines, followed by body text, and
+    not repeated on three or more pages (a running header). A larger size than the body's is level 1,
+    the body's size in another weight level 2."""
+    body = _body_style(pages)
+    if body is None:
+        return pages
+    weight, size = body
+
+    def styled(line: Line) -> bool:
+        if line.style is None or line.style == body or not line.text:
+            return False
+        w, s = line.style
+        return s >= 1.15 * size or (s >= 0.95 * size and abs(w - weight) >= 100)
+
+    found: list[tuple[int, int, int, int, str]] = []  # (page, first line, end, level, text)
+    for n, lines in enumerate(pages):
+        i = 0
+        while i < len(lines):
+            if not styled(lines[i]):
+                i += 1
+                continue
+            j = i + 1  # a heading may run over a few lines of the same style
+            while j < len(lines) and lines[j].text and lines[j].style == lines[i].style:
+                j += 1
+            after = next((line.style for line in lines[j:] if line.text), None)
+            text = " ".join(line.text for line in lines[i:j])
+            if j - i <= _MAX_HEADING_LINES and _heading_text(text) and after == body:
+                style = lines[i].style
+                big = style is not None and style[1] >= 1.15 * size
+                found.append((n, i, j, 1 if big else 2, text))
+            i = j
+    pages_of: dict[str, set[int]] = {}
+    for n, _, _, _, text in found:
+        pages_of.setdefault(_key(text), set()).add(n)
+    out = [list(lines) for lines in pages]
+    for n, i, j, level, text in found:
+        if len(pages_of[_key(text)]) < 3:
+            for k in range(i, j):
+                out[n][k] = replace(out[n][k], heading=level)
+    return out
+
+
+def with_headings(blocks: list[Block], stack: HeadingStack) -> list[Block]:
+    """Blocks under the headings ``mark_headings`` found: each heading opens its section."""
+    out: list[Block] = []
+    for block in blocks:
+        if block.kind == "heading":
+            out.append(replace(stack.push(block.level, block.text), page=block.page))
+        else:
+            out.append(replace(block, heading_path=stack.path))
+    return out
+
+
 def page_blocks(lines: list[Line], page: int) -> list[Block]:
     """Paragraph and table blocks of one page, in reading order."""
     lengths = sorted(len(line.text) for line in lines if line.text)
@@ -172,6 +259,15 @@ def page_blocks(lines: list[Line], page: int) -> list[Block]:
             blocks += _table(table, page, held)
             table, held = [], []
         if not line.text:
+            continue
+        if line.heading:
+            blocks += _paragraph(para, page, held)
+            para, held = None, []
+            last = blocks[-1] if blocks else None
+            if last is not None and last.kind == "heading" and lines[i - 1].heading == line.heading:
+                blocks[-1] = replace(last, text=f"{last.text} {line.text}")  # one heading, two lines
+            else:
+                blocks.append(Block("heading", line.text, page=page, level=line.heading))
             continue
         if para is None or new_para:
             blocks += _paragraph(para, page, held)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from core.errors import CorruptFileError, EmptyFileError, EncryptedFileError, NeedsOCRError
 from core.types import Block, Document
 from ingest.loaders.base import OCR_OFF, HeadingStack, LoadOptions, file_document
-from ingest.loaders.pdf_layout import Line, page_blocks, with_outline
+from ingest.loaders.pdf_layout import Line, mark_headings, page_blocks, with_headings, with_outline
 from ingest.loaders.pdf_ocr import figure_blocks, ocr_pages
 from ingest.loaders.pdf_tables import find_tables, with_tables
 from ingest.loaders.pdfium_lock import PDFIUM_LOCK
@@ -43,7 +43,10 @@ def _split_lines(text: str) -> list[tuple[str, int]]:
 
 
 def _pdfium_page(page: Any) -> list[Line]:
-    """Lines of one pdfium page, each with the box of its first and last character."""
+    """Lines of one pdfium page, each with the box of its first and last character and the font
+    weight and size of its first."""
+    import pypdfium2.raw as pdfium_c
+
     textpage = page.get_textpage()
     try:
         text = textpage.get_text_range()
@@ -61,7 +64,10 @@ def _pdfium_page(page: Any) -> list[Line]:
             last = start + len(body.rstrip()) - 1
             left, bottom0, _, top = textpage.get_charbox(first, loose=True)
             _, bottom, right, _ = textpage.get_charbox(last, loose=True)
-            lines.append(Line(stripped, top, bottom, top - bottom0, left, right))
+            weight = pdfium_c.FPDFText_GetFontWeight(textpage.raw, first)
+            size = round(pdfium_c.FPDFText_GetFontSize(textpage.raw, first), 1)
+            style = (weight, size) if weight > 0 and size > 0 else None
+            lines.append(Line(stripped, top, bottom, top - bottom0, left, right, style=style))
         return lines
     finally:
         textpage.close()
@@ -163,6 +169,8 @@ class PdfLoader:
         data = path.read_bytes()
         source = self.options.source_for(path)
         parsed = self._parse(data, source)
+        if not parsed.outline:  # no bookmarks: sections from the fonts of their headings
+            parsed = replace(parsed, pages=mark_headings(parsed.pages))
         pages = [page_blocks(lines, index + 1) for index, lines in enumerate(parsed.pages)]
         # Pages whose text-layer lines hold rows of figures get their tables rebuilt with headers
         # (needs line geometry: not after the pypdf fallback).
@@ -189,7 +197,11 @@ class PdfLoader:
         blocks: list[Block] = []
         for n, page in enumerate(pages, 1):
             page = recognised.get(n) or page
-            blocks.extend(with_outline(page + figures.get(n, []), by_page.get(n - 1, []), n, stack))
+            found = page + figures.get(n, [])
+            if parsed.outline:
+                blocks.extend(with_outline(found, by_page.get(n - 1, []), n, stack))
+            else:
+                blocks.extend(with_headings(found, stack))
         metadata: dict[str, Any] = {"pages_without_text": unread} if unread else {}
         if recognised or figures:
             metadata["ocr"] = {
