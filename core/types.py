@@ -175,6 +175,7 @@ class Citation:
     char_end: int
     kb: str = ""
     ocr_confidence: float | None = None  # the cited text was recognised from an image (OCR)
+    page_end: int | None = None  # the passage runs on to this page (None: it sits on ``page``)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Protocol
 from core.text_match import language_of
 from core.types import Answer, Citation, Hit, Principal
 from generation.backends.base import Generator
-from generation.citations import build_citations, citation_for, closest_sources, section_of
+from generation.citations import build_citations, citation_for, closest_sources, page_end_of, section_of
 from generation.context import group_passages, relevance, select_context
 from generation.extractive import ExtractiveAnswerer, Quote, QuoteConfig
 from generation.lookup import look_up
@@ -476,7 +476,10 @@ class Answerer:
         """The answer text of a quote from passage ``found.n``, labelled with where it comes from."""
         hit = hits[found.n - 1]
         quoted = " ".join(_LIST_MARKER.sub("", s) for s in found.sentences)
-        if hit.page:
+        page_end = page_end_of(hit)
+        if hit.page and page_end:
+            where = self.texts.where_pages.format(page=hit.page, page_end=page_end)
+        elif hit.page:
             where = self.texts.where_page.format(page=hit.page)
         elif section_of(hit):
             where = self.texts.where_section.format(section=section_of(hit))

@@ -59,6 +59,12 @@ def section_of(hit: Hit) -> str:
     return " > ".join(path)
 
 
+def page_end_of(hit: Hit) -> int | None:
+    """The last page of a passage that runs over a page break (None when it sits on one page)."""
+    end = hit.metadata.get("page_end")
+    return end if isinstance(end, int) and hit.page and end > hit.page else None
+
+
 def citation_for(n: int, hit: Hit, citing: list[str]) -> Citation:
     """Source ``n`` as a citation, with the snippet that best supports the ``citing`` sentences."""
     snippet, offset = best_snippet(citing, hit.text)
@@ -77,6 +83,7 @@ def citation_for(n: int, hit: Hit, citing: list[str]) -> Citation:
         char_end=min(hit.char_end, start + len(snippet)),
         kb=hit.kb,
         ocr_confidence=hit.metadata.get("ocr_confidence"),
+        page_end=page_end_of(hit),
     )
 
 

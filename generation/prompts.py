@@ -93,6 +93,7 @@ class AnswerTexts:
         }
     )
     where_page: str = ", page {page}"
+    where_pages: str = ", pages {page}–{page_end}"
     where_section: str = ", {section}"
     notice_not_covered: str = (
         "The policies in this knowledge base do not answer this message, so the draft is a holding "
@@ -119,6 +120,7 @@ TEXTS = {
         abstain="知识库中没有涵盖这个问题的内容，因此无法可靠地回答。下面列出了最接近的资料。",
         quote="摘自《{title}》{where}：“{quote}”",
         where_page="第 {page} 页",
+        where_pages="第 {page}–{page_end} 页",
         where_section="“{section}”一节",
         notice_not_covered=(
             "知识库中的政策没有回答这条消息，因此草稿只是一条不作任何承诺的过渡回复。"

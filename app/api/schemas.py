@@ -268,6 +268,7 @@ class CitationOut(BaseModel):
     char_start: int
     char_end: int
     ocr_confidence: float | None = None  # the cited text was recognised from an image (OCR)
+    page_end: int | None = None  # the cited passage runs from ``page`` to this page
 
 
 class ChatOut(BaseModel):

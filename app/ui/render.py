@@ -45,7 +45,9 @@ def escape_md(text: str) -> str:
 def location(item: dict[str, Any]) -> str:
     """``p. 3`` / ``§ Benefits > Dental`` / ``""``: where in its document a citation points."""
     parts = []
-    if item.get("page"):
+    if item.get("page") and item.get("page_end"):
+        parts.append(t("pp. {page}–{page_end}", page=item["page"], page_end=item["page_end"]))
+    elif item.get("page"):
         parts.append(t("p. {page}", page=item["page"]))
     if item.get("section"):
         parts.append(f"§ {item['section']}")

@@ -61,6 +61,7 @@ def _citation_json(c: Citation) -> dict[str, Any]:
         "char_start": c.char_start,
         "char_end": c.char_end,
         "ocr_confidence": c.ocr_confidence,
+        "page_end": c.page_end,
     }
 
 
