@@ -58,6 +58,16 @@ def test_a_running_header_is_no_heading() -> None:
     assert [p[2].heading for p in marked] == [2, 2, 2, 2]
 
 
+def test_a_cover_title_and_a_lead_in_line_are_no_sections() -> None:
+    cover = page(("Apple Inc.", (380, 20.0)), (BODY_TEXT, BODY))
+    body = page(
+        ("Segment revenue was as follows:", BOLD), (BODY_TEXT, BODY), ("Liquidity", BOLD), (BODY_TEXT, BODY)
+    )
+    marked = mark_headings([cover, body])
+    assert [x.heading for x in marked[0]] == [0, 0]
+    assert [x.heading for x in marked[1]] == [0, 0, 2, 0]
+
+
 def test_lines_without_font_information_are_left_alone() -> None:
     pages = [[Line("Quarterly Highlights"), Line(BODY_TEXT)]]
     assert mark_headings(pages) == pages
