@@ -173,8 +173,9 @@ def _heading_text(text: str) -> bool:
 def mark_headings(pages: list[list[Line]]) -> list[list[Line]]:
     """Lines that head a section, for PDFs without bookmarks: set apart from the body font (another
     weight, or a larger size), short, title-like, at most three lines, followed by body text, and
-    not repeated on three or more pages (a running header), not the cover page's title. A larger size
-    than the body's is level 1, the body's size in another weight level 2."""
+    not repeated on three or more pages (a running header). A larger size than the body's is level 1,
+    the body's size in another weight level 2. (A cover's title, "Apple Inc.", heads the whole
+    document: every passage's context line then names the company its questions name.)"""
     body = _body_style(pages)
     if body is None:
         return pages
@@ -203,8 +204,6 @@ def mark_headings(pages: list[list[Line]]) -> list[list[Line]]:
                 big = style is not None and style[1] >= 1.15 * size
                 found.append((n, i, j, 1 if big else 2, text))
             i = j
-    if found and found[0][0] == 0 and found[0][3] == 1:
-        found = found[1:]  # the title on the cover page names the document, not a section of it
     pages_of: dict[str, set[int]] = {}
     for n, _, _, _, text in found:
         pages_of.setdefault(_key(text), set()).add(n)

@@ -58,13 +58,13 @@ def test_a_running_header_is_no_heading() -> None:
     assert [p[2].heading for p in marked] == [2, 2, 2, 2]
 
 
-def test_a_cover_title_and_a_lead_in_line_are_no_sections() -> None:
+def test_a_lead_in_line_is_no_section_but_a_cover_title_heads_the_document() -> None:
     cover = page(("Apple Inc.", (380, 20.0)), (BODY_TEXT, BODY))
     body = page(
         ("Segment revenue was as follows:", BOLD), (BODY_TEXT, BODY), ("Liquidity", BOLD), (BODY_TEXT, BODY)
     )
     marked = mark_headings([cover, body])
-    assert [x.heading for x in marked[0]] == [0, 0]
+    assert [x.heading for x in marked[0]] == [1, 0]
     assert [x.heading for x in marked[1]] == [0, 0, 2, 0]
 
 
