@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -366,7 +367,8 @@ class StructureAwareChunker:
                     parts.append((len(drafts), rendered.layout.cells(range(a, b), statement, before)))
                 drafts.append(draft)
         for i, cells in parts:  # each part knows the rest of its table (a "Total" row further down)
-            others = tuple(c for j, other in parts if j != i for c in other.cells)[:_MAX_OTHER_CELLS]
+            rest = (c for j, other in parts if j != i for c in other.cells)
+            others = tuple(islice(rest, _MAX_OTHER_CELLS))
             drafts[i] = replace(drafts[i], table=replace(cells, others=others).to_json())
         return drafts
 

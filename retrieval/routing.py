@@ -94,12 +94,14 @@ class Route:
                 return hit.score * factor if hit.score >= 0 else hit.score / factor
 
             hits = sorted(hits, key=boosted, reverse=True)
-            # rows are lifted from the documents of the period asked only: "the latest 10-Q's tax
-            # rate" is not last year's table, however well its row label matches
             top = max(self.boosts.values())
-            return lift_table_rows(self.table_terms, hits, lambda h: self.boosts.get(h.document_id) == top)[
-                :k
-            ]
+
+            def asked(hit: Hit) -> bool:
+                # rows are lifted from the documents of the period asked only: "the latest 10-Q's
+                # tax rate" is not last year's table, however well its row label matches
+                return self.boosts.get(hit.document_id) == top
+
+            return lift_table_rows(self.table_terms, hits, asked)[:k]
         return lift_table_rows(self.table_terms, hits)[:k]
 
 
