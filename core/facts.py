@@ -146,3 +146,12 @@ def company_names(facts: dict[str, Any]) -> list[str]:
         names.append(short_company_name(company))
     names.extend(str(a) for a in facts.get("aliases") or [])
     return list(dict.fromkeys(n for n in names if n))
+
+
+def document_names(facts: dict[str, Any]) -> list[str]:
+    """Every name a document's facts give it: its company's names and tickers, its product's name
+    and brand (what a question names the document by, while its passages say "the Company")."""
+    names = company_names(facts) if "company" in facts else []
+    names += [str(t) for t in facts.get("tickers") or []]
+    names += [str(facts[k]) for k in ("product_name", "brand") if facts.get(k)]
+    return names

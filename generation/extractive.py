@@ -2,8 +2,8 @@
 question, answer with one to three of that passage's sentences, verbatim, labelled as a quote.
 
 A passage "answers" when (1) every specific term of the question (names, codes, numbers: what would
-make it another product or company) appears in the passage, its title or its document's company
-names, (2) enough of the question's key terms do, and (3) one of its sentences is close to what is
+make it another product or company) appears in the passage, its title or the names its document's
+facts give, (2) enough of the question's key terms do, and (3) one of its sentences is close to what is
 asked. For (3) the terms the passage's title already names are taken out of the question first:
 every sentence of a product sheet mentions the product, so only the rest of the question ("suitable
 for kids?") tells its sentences apart; a sentence's score is the mean of its cosines to the whole
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.facts import company_names
+from core.facts import document_names
 from core.text_tokenize import tokenize
 from generation.figures import reporting_span
 from generation.numeric import duration_of
@@ -86,8 +86,7 @@ class ExtractiveAnswerer:
         """Whether passage ``n`` is about what the question asks about (conditions 1 and 2)."""
         hit = evidence.hits[n - 1]
         # a filing's passages say "the Company": the names its document's facts give count as named
-        names = " ".join([*company_names(hit.metadata), *(str(t) for t in hit.metadata.get("tickers") or [])])
-        where = f"{hit.title} {hit.source} {names} {hit.text}"
+        where = f"{hit.title} {hit.source} {' '.join(document_names(hit.metadata))} {hit.text}"
         have = set(tokenize(where)) | numbers_in(where)
         if not specific_terms(question) <= have:
             return False

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from core.facts import company_names, short_company_name
+from core.facts import company_names, document_names, short_company_name
 from core.types import Hit, Principal
 from retrieval.fact_source import DocFacts, FactSource
 from retrieval.filters import SearchFilters
@@ -181,12 +181,7 @@ def _company_key(facts: dict[str, Any]) -> str | None:
 
 def _names(docs: list[DocFacts]) -> list[str]:
     """Every company, product and brand name and ticker the documents carry."""
-    out: list[str] = []
-    for doc in docs:
-        out += company_names(doc.facts) if "company" in doc.facts else []
-        out += [str(t) for t in doc.facts.get("tickers") or []]
-        out += [str(doc.facts[k]) for k in ("product_name", "brand") if doc.facts.get(k)]
-    return out
+    return [name for doc in docs for name in document_names(doc.facts)]
 
 
 def _form(facts: dict[str, Any]) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from app.ui.examples import example_questions
-from app.ui.render import source_url
+from app.ui.render import location, source_url
 from tests.ui.conftest import KB, PERKS_ANSWER_PART, PERKS_QUESTION, LiveApi, app_as
 
 CHAT = "views/chat.py"
@@ -189,3 +189,8 @@ def test_source_links_open_pdfs_at_their_page_and_text_at_the_passage() -> None:
     assert source_url({"document_id": "abc", "page": 4}) == "/_kb/files/abc#page=4"
     url = source_url({"document_id": "abc", "page": None, "snippet": "- Recommended for 2-8 players, ages 8"})
     assert url == "/_kb/files/abc#:~:text=Recommended%20for%202-8%20players%2C%20ages%208"
+
+
+def test_a_citation_over_a_page_break_shows_both_pages() -> None:
+    assert location({"page": 3, "page_end": 4}) == "pp. 3–4"
+    assert location({"page": 3, "page_end": None}) == "p. 3"
